@@ -1,0 +1,14 @@
+import type { PipelineDefinition } from "../types.ts";
+import { createChurnHandler } from "./handler.ts";
+
+export { CHURN_MODEL } from "./handler.ts";
+
+/** Per-customer state needs stream order: one batch at a time per process. */
+export const churnPipeline: PipelineDefinition = {
+  name: "churn",
+  stream: (names) => names.events,
+  filterSubject: (names) => names.eventFilter("customer"),
+  batchSize: 1000,
+  maxInFlightBatches: 1,
+  createHandler: createChurnHandler,
+};

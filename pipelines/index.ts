@@ -1,0 +1,9 @@
+import { churnPipeline } from "./churn/index.ts";
+import { scorerPipeline } from "./scorer/index.ts";
+import type { PipelineDefinition } from "./types.ts";
+
+/** Every pipeline a process can run, by name (ROLE=all or a comma list of these names). */
+export const PIPELINES: readonly PipelineDefinition[] = [scorerPipeline, churnPipeline];
+
+export { churnPipeline, scorerPipeline };
+export type { PipelineDefinition, PipelineDeps } from "./types.ts";

@@ -1,0 +1,15 @@
+import type { PipelineDefinition } from "../types.ts";
+import { createScorerHandler } from "./handler.ts";
+
+export { PredictRequestSchema } from "../../src/predictions/index.ts";
+export type { PredictReply, PredictRequest } from "../../src/predictions/index.ts";
+
+/** Stateless: batches run concurrently, so a slow write does not hold up the next requests. */
+export const scorerPipeline: PipelineDefinition = {
+  name: "scorer",
+  stream: (names) => names.predict,
+  filterSubject: (names) => names.predictFilter(),
+  batchSize: 256,
+  maxInFlightBatches: 4,
+  createHandler: createScorerHandler,
+};

@@ -1,0 +1,26 @@
+import type { Knex } from "knex";
+import type { Config } from "../src/config.ts";
+import type { Logger } from "../src/log.ts";
+import type { Metrics } from "../src/metrics.ts";
+import type { ModelRegistry } from "../src/models/index.ts";
+import type { BatchHandler, Bus, StreamNames } from "../src/streams/index.ts";
+
+export interface PipelineDeps {
+  db: Knex;
+  bus: Bus;
+  registry: ModelRegistry;
+  metrics: Metrics;
+  log: Logger;
+  config: Config;
+}
+
+/** A stateful consumer: which messages it takes, how many at once, and its batch handler. */
+export interface PipelineDefinition {
+  name: string;
+  stream(names: StreamNames): string;
+  filterSubject(names: StreamNames): string;
+  batchSize: number;
+  /** 1 for pipelines whose per-key state needs stream order */
+  maxInFlightBatches: number;
+  createHandler(deps: PipelineDeps): BatchHandler;
+}

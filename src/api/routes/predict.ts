@@ -1,0 +1,135 @@
+import type { ModelCard } from "../../models/index.ts";
+import { requestPrediction, type PredictSuccess } from "../../predictions/index.ts";
+import { featuresSchema } from "../card-schema.ts";
+import type { ApiDeps } from "../deps.ts";
+import { z } from "../openapi-zod.ts";
+import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
+
+const CHURN_MODEL = "churn_telco";
+
+const ChurnResponse = z
+  .object({
+    model: z.string(),
+    model_version: z.string(),
+    prediction_id: z.uuid(),
+    prediction: z.object({
+      churn_probability: z.number(),
+      risk_level: z.enum(["Low", "Medium", "High"]),
+      confidence: z.number(),
+      prediction: z.number(),
+      key_factors: z.array(z.string()),
+      retention_score: z.number(),
+    }),
+    warnings: z.array(z.string()),
+    processing_time: z.number().describe("seconds"),
+    credits_consumed: z.number(),
+  })
+  .openapi("ChurnPrediction");
+
+const GenericBody = z
+  .strictObject({
+    model_id: z.string().min(1).max(100),
+    features: z.record(z.string(), z.unknown()),
+    include_explanation: z.boolean().default(false),
+  })
+  .openapi("PredictRequest");
+
+const GenericResponse = z
+  .object({
+    prediction_id: z.uuid(),
+    model_id: z.string(),
+    model_version: z.string(),
+    score: z.number(),
+    label: z.number().nullable(),
+    confidence: z.number().nullable(),
+    details: z.record(z.string(), z.unknown()),
+    warnings: z.array(z.string()),
+    processing_time_ms: z.number(),
+    created_at: z.string(),
+    explanation: z
+      .object({ method: z.string(), feature_importance: z.record(z.string(), z.number()) })
+      .optional(),
+  })
+  .openapi("Prediction");
+
+const errors = {
+  401: { description: "unauthenticated", schema: ErrorBodySchema },
+  402: { description: "no credits left", schema: ErrorBodySchema },
+  404: { description: "unknown model", schema: ErrorBodySchema },
+  422: { description: "invalid features", schema: ErrorBodySchema },
+  504: { description: "not answered in time; poll the prediction id", schema: ErrorBodySchema },
+};
+
+const seconds = (started: number) => Math.round(performance.now() - started) / 1000;
+
+export function predictRoutes(deps: ApiDeps): AnyRoute[] {
+  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const routes: AnyRoute[] = [
+    route({
+      method: "post",
+      path: "/api/v1/predict",
+      summary: "Score features with any model (seed 001)",
+      tags: ["predictions"],
+      access: "user",
+      body: GenericBody,
+      responses: { 200: { description: "scored", schema: GenericResponse }, ...errors },
+      handler: async ({ body, principal }) => {
+        const started = performance.now();
+        const r = await requestPrediction(predictDeps, { model: body.model_id, features: body.features, principal: principal!, source: "sync" });
+        return { body: genericBody(r, body.include_explanation, performance.now() - started) };
+      },
+    }),
+  ];
+  if (deps.registry.has(CHURN_MODEL)) routes.push(churnRoute(deps, predictDeps, deps.registry.get(CHURN_MODEL).card));
+  return routes;
+}
+
+function churnRoute(_deps: ApiDeps, predictDeps: Parameters<typeof requestPrediction>[0], card: ModelCard): AnyRoute {
+  return route({
+    method: "post",
+    path: "/api/predict/churn",
+    summary: "Churn probability of a telco customer (seed 000)",
+    tags: ["predictions"],
+    access: "user",
+    body: featuresSchema(card).openapi("ChurnFeatures"),
+    responses: { 200: { description: "scored", schema: ChurnResponse }, ...errors },
+    handler: async ({ body, principal }) => {
+      const started = performance.now();
+      const r = await requestPrediction(predictDeps, { model: card.name, features: body, principal: principal!, source: "sync" });
+      return {
+        body: {
+          model: r.model,
+          model_version: r.model_version,
+          prediction_id: r.prediction_id,
+          prediction: r.output.details,
+          warnings: r.warnings,
+          processing_time: seconds(started),
+          credits_consumed: 1,
+        },
+      };
+    },
+  });
+}
+
+function genericBody(r: PredictSuccess, explain: boolean, elapsedMs: number) {
+  return {
+    prediction_id: r.prediction_id,
+    model_id: r.model,
+    model_version: r.model_version,
+    score: r.output.score,
+    label: r.output.label,
+    confidence: r.output.confidence,
+    details: r.output.details,
+    warnings: r.warnings,
+    processing_time_ms: Math.round(elapsedMs * 100) / 100,
+    created_at: r.created_at,
+    ...(explain && r.output.contributions
+      ? {
+          explanation: {
+            method: "exact_linear_contributions",
+            feature_importance: Object.fromEntries(r.output.contributions.map((c) => [c.feature, c.contribution])),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Knex } from "knex";
+import { ModelNotFoundError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { ModelCardSchema, type ModelCard } from "./card.ts";
+import { createEncoder, type Encoder } from "./encode.ts";
+import { createExplainer, type Contributions } from "./explain.ts";
+import { loadOnnxSession, runBatch, type OnnxSession } from "./onnx-runtime.ts";
+
+/** One model version, ready to score. */
+export interface LoadedModel {
+  name: string;
+  version: string;
+  card: ModelCard;
+  sha256: string;
+  encoder: Encoder;
+  explain: ((flat: Float32Array, offset: number) => Contributions) | null;
+  /** scores `n` rows packed in `flat`: one probability or value per row */
+  score(flat: Float32Array, n: number): Promise<Float32Array>;
+  session: OnnxSession;
+}
+
+export class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+}
+
+/**
+ * The models this process serves: every version found under the models directory, with one active
+ * version per model. Which version is active is recorded in Postgres, so every node agrees.
+ */
+export class ModelRegistry {
+  private readonly versions = new Map<string, Map<string, LoadedModel>>();
+  private readonly active = new Map<string, LoadedModel>();
+
+  private constructor(private readonly log: Logger) {}
+
+  /** Loads `<dir>/<name>/<version>/{card.json,model.onnx}` for every model found. */
+  static async loadFromDir(dir: string, log: Logger): Promise<ModelRegistry> {
+    const registry = new ModelRegistry(log);
+    for (const name of await listDirs(dir)) {
+      for (const version of await listDirs(join(dir, name))) {
+        const model = await loadVersion(join(dir, name, version));
+        if (model.name !== name || model.version !== version) {
+          throw new ModelLoadError(`${dir}/${name}/${version}: card says ${model.name}@${model.version}`);
+        }
+        registry.add(model);
+      }
+    }
+    for (const name of registry.versions.keys()) registry.active.set(name, registry.latest(name));
+    return registry;
+  }
+
+  private add(model: LoadedModel): void {
+    let byVersion = this.versions.get(model.name);
+    if (!byVersion) this.versions.set(model.name, (byVersion = new Map()));
+    byVersion.set(model.version, model);
+  }
+
+  private latest(name: string): LoadedModel {
+    const all = [...this.versions.get(name)!.values()];
+    return all.sort((a, b) => compareVersions(b.version, a.version))[0]!;
+  }
+
+  /** The active version of a model, or a 404 MODEL_NOT_FOUND. */
+  get(name: string): LoadedModel {
+    const model = this.active.get(name);
+    if (!model) throw new ModelNotFoundError(name);
+    return model;
+  }
+
+  has(name: string): boolean {
+    return this.active.has(name);
+  }
+
+  /** A given version, active or not. */
+  getVersion(name: string, version: string): LoadedModel {
+    const model = this.versions.get(name)?.get(version);
+    if (!model) throw new ModelNotFoundError(`${name}@${version}`);
+    return model;
+  }
+
+  listActive(): LoadedModel[] {
+    return [...this.active.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  listVersions(name: string): LoadedModel[] {
+    return [...(this.versions.get(name)?.values() ?? [])].sort((a, b) => compareVersions(b.version, a.version));
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Records every loaded version in Postgres and adopts the active versions stored there; a model
+   * seen for the first time gets its newest version activated.
+   */
+  async syncWithDb(db: Knex): Promise<void> {
+    await db.transaction(async (trx) => {
+      for (const [name, byVersion] of this.versions) {
+        const newest = this.latest(name);
+        const [model] = await trx("models")
+          .insert({ name, display_name: newest.card.display_name, description: newest.card.description, task: newest.card.task })
+          .onConflict("name")
+          .merge(["display_name", "description", "task"])
+          .returning("id");
+        for (const loaded of byVersion.values()) {
+          await trx("model_versions")
+            .insert({ model_id: model.id, version: loaded.version, card: JSON.stringify(loaded.card), artifact_sha256: loaded.sha256 })
+            .onConflict(["model_id", "version"])
+            .merge(["card", "artifact_sha256"]);
+        }
+        const active = await trx("model_versions").where({ model_id: model.id, is_active: true }).first("version");
+        const chosen = active && byVersion.has(active.version) ? byVersion.get(active.version)! : newest;
+        if (!active) {
+          await trx("model_versions")
+            .where({ model_id: model.id, version: chosen.version })
+            .update({ is_active: true, activated_at: trx.fn.now() });
+        } else if (!byVersion.has(active.version)) {
+          this.log.warn({ model: name, version: active.version }, "active version not on this node; serving the newest");
+        }
+        this.active.set(name, chosen);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const byVersion of this.versions.values()) {
+      for (const model of byVersion.values()) await model.session.release();
+    }
+    this.versions.clear();
+    this.active.clear();
+  }
+}
+
+async function loadVersion(dir: string): Promise<LoadedModel> {
+  const cardPath = join(dir, "card.json");
+  let card: ModelCard;
+  try {
+    card = ModelCardSchema.parse(JSON.parse(await readFile(cardPath, "utf8")));
+  } catch (cause) {
+    throw new ModelLoadError(`invalid model card ${cardPath}: ${(cause as Error).message}`, { cause });
+  }
+  const bytes = await readFile(join(dir, "model.onnx"));
+  const session = await loadOnnxSession(new Uint8Array(bytes), card);
+  return {
+    name: card.name,
+    version: card.version,
+    card,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    encoder: createEncoder(card),
+    explain: createExplainer(card),
+    score: (flat, n) => runBatch(session, card, flat, n),
+    session,
+  };
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/** Compares dotted numeric versions ("1.10.0" > "1.9.2"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

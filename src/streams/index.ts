@@ -1,0 +1,15 @@
+export { connectBus, ServiceConnectError } from "./bus.ts";
+export { decodeJson, encodeJson } from "./codec.ts";
+export { ConsumerRunner, failureKey } from "./consumer-runner.ts";
+export { deadLetterHandler, DLQ_HEADERS } from "./dead-letter.ts";
+export { streamNames, SUBJECT_TOKEN } from "./names.ts";
+export { Publisher } from "./publisher.ts";
+export { ReplyRouter, REPLY_HEADER, TIMEOUT } from "./reply-router.ts";
+export { ensureDurable, ensureStreams, isApiError, streamConfigs } from "./topology.ts";
+export type { Bus, BusOptions } from "./bus.ts";
+export type { BatchHandler, FailureRecord, Outcome, RunnerDeps, RunnerOptions } from "./consumer-runner.ts";
+export type { StreamNames } from "./names.ts";
+export type { PublishOptions, PublishResult } from "./publisher.ts";
+export type { DurableSpec } from "./topology.ts";
+export { EVENT_DOMAINS, EventEnvelopeSchema } from "./event-envelope.ts";
+export type { EventDomain, EventEnvelope } from "./event-envelope.ts";

@@ -1,0 +1,57 @@
+/**
+ * Stream, subject and consumer names. A prefix pair lets several installs (and every test) share
+ * one NATS server without seeing each other's messages.
+ */
+export interface StreamNames {
+  events: string;
+  predict: string;
+  alerts: string;
+  dlq: string;
+  advisories: string;
+  failuresBucket: string;
+  /** subject builders */
+  eventSubject(domain: string, key: string): string;
+  eventFilter(domain?: string): string;
+  predictSubject(model: string): string;
+  predictFilter(): string;
+  alertSubject(type: string): string;
+  alertFilter(): string;
+  dlqSubject(stream: string, consumer: string): string;
+  dlqFilter(): string;
+  /** the subject a stream prefix-strips back to its domain parts */
+  parseEventSubject(subject: string): { domain: string; key: string } | null;
+  parsePredictSubject(subject: string): string | null;
+}
+
+/** A subject token: NATS forbids '.', '*', '>' and whitespace inside one. */
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_\-:@+=]{1,128}$/;
+
+export function streamNames(streamPrefix: string, subjectPrefix: string): StreamNames {
+  const sp = subjectPrefix;
+  const strip = (subject: string, head: string): string[] | null =>
+    subject.startsWith(sp + head + ".") ? subject.slice(sp.length + head.length + 1).split(".") : null;
+  return {
+    events: `${streamPrefix}EVENTS`,
+    predict: `${streamPrefix}PREDICT`,
+    alerts: `${streamPrefix}ALERTS`,
+    dlq: `${streamPrefix}DLQ`,
+    advisories: `${streamPrefix}ADVISORIES`,
+    failuresBucket: `${streamPrefix}TIDECAST_FAILURES`,
+    eventSubject: (domain, key) => `${sp}events.${domain}.${key}`,
+    eventFilter: (domain) => (domain ? `${sp}events.${domain}.*` : `${sp}events.>`),
+    predictSubject: (model) => `${sp}predict.${model}`,
+    predictFilter: () => `${sp}predict.*`,
+    alertSubject: (type) => `${sp}alerts.${type}`,
+    alertFilter: () => `${sp}alerts.>`,
+    dlqSubject: (stream, consumer) => `${sp}dlq.${stream}.${consumer}`,
+    dlqFilter: () => `${sp}dlq.>`,
+    parseEventSubject(subject) {
+      const parts = strip(subject, "events");
+      return parts && parts.length === 2 ? { domain: parts[0]!, key: parts[1]! } : null;
+    },
+    parsePredictSubject(subject) {
+      const parts = strip(subject, "predict");
+      return parts && parts.length === 1 ? parts[0]! : null;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import type { StreamNames } from "./names.ts";
+
+const DAY_MS = 86_400_000;
+
+export interface TopologyOptions {
+  duplicateWindowMs: number;
+}
+
+/** The streams Tidecast owns. nats-server 2.9 is the minimum: one filter subject per consumer. */
+export function streamConfigs(names: StreamNames, options: TopologyOptions): Array<Partial<StreamConfig> & { name: string }> {
+  const common = {
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(options.duplicateWindowMs),
+    num_replicas: 1,
+  };
+  const maxDeliveries = (stream: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`;
+  return [
+    { ...common, name: names.events, subjects: [names.eventFilter()], max_age: nanos(7 * DAY_MS) },
+    { ...common, name: names.predict, subjects: [names.predictFilter()], max_age: nanos(DAY_MS) },
+    { ...common, name: names.alerts, subjects: [names.alertFilter()], max_age: nanos(30 * DAY_MS) },
+    { ...common, name: names.dlq, subjects: [names.dlqFilter()], max_age: nanos(30 * DAY_MS) },
+    {
+      ...common,
+      // Advisories are captured in a stream so none is lost while the dead-letter worker is down.
+      name: names.advisories,
+      subjects: [maxDeliveries(names.events), maxDeliveries(names.predict), maxDeliveries(names.alerts)],
+      max_age: nanos(7 * DAY_MS),
+    },
+  ];
+}
+
+/** Creates each stream, or reconciles its config when it exists. */
+export async function ensureStreams(jsm: JetStreamManager, configs: Array<Partial<StreamConfig> & { name: string }>) {
+  for (const config of configs) {
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (err) {
+      if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+      await jsm.streams.add(config);
+    }
+  }
+}
+
+export interface DurableSpec {
+  stream: string;
+  durable: string;
+  /** empty: every subject of the stream */
+  filterSubject: string;
+  maxDeliver: number;
+  ackWaitMs: number;
+  /** the server stops delivering past this many unacknowledged messages: the pipeline's backpressure */
+  maxAckPending: number;
+}
+
+/** Creates or reconciles a durable pull consumer. */
+export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+    max_deliver: spec.maxDeliver,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_ack_pending: spec.maxAckPending,
+  };
+  try {
+    await jsm.consumers.info(spec.stream, spec.durable);
+    await jsm.consumers.update(spec.stream, spec.durable, {
+      ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+      max_deliver: config.max_deliver,
+      ack_wait: config.ack_wait,
+      max_ack_pending: config.max_ack_pending,
+    });
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(spec.stream, config);
+  }
+}
+
+export function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
