@@ -1,0 +1,381 @@
+/**
+ * Feature encoding: the one place where a request's (or a CSV row's) features become the float
+ * vector an ONNX model takes. Training encodes its rows with this same code, so a model never sees
+ * a vector built by different rules at serving time.
+ *
+ * Everything that depends only on the card is worked out once in `createEncoder`; a call then walks
+ * a flat list of per-feature plans and allocates nothing but the output vector (and, only when there
+ * is something to report, the warnings array or the errors object).
+ */
+import type { FeatureSpec, ModelCard } from "./card.ts";
+
+/** The parts of a card the encoder reads; a whole `ModelCard` fits. */
+export type EncodingCard = Pick<ModelCard, "features" | "encoding">;
+/** The parts of a card `coerceStringRow` reads. */
+export type FeaturesCard = Pick<ModelCard, "features">;
+
+/** Per-field problems, keyed by field name ("$" when the input is not an object at all). */
+export type FieldErrors = Record<string, string[]>;
+
+export type EncodeResult =
+  | { ok: true; vector: Float32Array; warnings: readonly string[] }
+  | { ok: false; errors: FieldErrors };
+
+/** The outcome of encoding into a caller's buffer: like `EncodeResult` without the vector. */
+export type EncodeOutcome = { ok: true; warnings: readonly string[] } | { ok: false; errors: FieldErrors };
+
+export interface Encoder {
+  /** Validates `features` and returns a fresh vector of `width` floats, or the errors per field. */
+  (features: Record<string, unknown>): EncodeResult;
+  /** length of the encoded vector: `card.encoding.columns.length` */
+  readonly width: number;
+  /** the ONNX input the vector feeds */
+  readonly inputName: string;
+  /**
+   * Writes the encoded row into `out[offset, offset + width)`. On failure that range is left
+   * zeroed, so a batch buffer can reuse the slot.
+   */
+  encodeInto(features: Record<string, unknown>, out: Float32Array, offset: number): EncodeOutcome;
+}
+
+/** The card cannot be served: its features and encoding contradict each other. */
+export class CardEncodingError extends Error {
+  override name = "CardEncodingError";
+}
+
+/** Shared by every result without warnings, so the common case allocates no array. */
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
+
+const YES = /^yes$/i;
+const NO = /^no$/i;
+
+const Kind = { Number: 0, Integer: 1, Boolean: 2, Category: 3 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+const KIND_BY_TYPE: Record<FeatureSpec["type"], Kind> = {
+  number: Kind.Number,
+  integer: Kind.Integer,
+  boolean: Kind.Boolean,
+  category: Kind.Category,
+};
+
+/** Everything about one feature that the hot path needs, precomputed. */
+interface FeaturePlan {
+  name: string;
+  kind: Kind;
+  required: boolean;
+  /** encoded column of a number/integer/boolean feature; -1 when the model does not use it */
+  numericCol: number;
+  min: number;
+  max: number;
+  outOfRange: FeatureSpec["out_of_range"];
+  /** category → encoded column (-1 for a known category without a column of its own) */
+  categoryCols: Map<string, number>;
+  rejectUnknown: boolean;
+  /** value written for a missing optional number/integer/boolean feature */
+  defaultValue: number;
+  /** column set to 1 for a missing optional category feature; -1 writes nothing */
+  defaultCol: number;
+  /** precomputed message fragments: "[0, 72]", "0 and 72", "\"a\", \"b\"" */
+  intervalText: string;
+  betweenText: string;
+  allowedText: string;
+}
+
+/**
+ * Compiles a card's features and encoding into an encoder.
+ * @throws CardEncodingError when the card is inconsistent (a column naming an unknown feature, an
+ *   optional number without a default, a default outside the categories, ...).
+ */
+export function createEncoder(card: EncodingCard): Encoder {
+  const width = card.encoding.columns.length;
+  const plans = compilePlans(card);
+  const byName = new Map(plans.map((p) => [p.name, p]));
+
+  function encodeInto(features: Record<string, unknown>, out: Float32Array, offset: number): EncodeOutcome {
+    if (offset < 0 || offset + width > out.length) {
+      throw new RangeError(`encodeInto: row [${offset}, ${offset + width}) does not fit a buffer of ${out.length}`);
+    }
+    out.fill(0, offset, offset + width);
+    if (typeof features !== "object" || features === null || Array.isArray(features)) {
+      return { ok: false, errors: { $: ["features must be a JSON object"] } };
+    }
+    let errors: FieldErrors | null = null;
+    let warnings: string[] | null = null;
+    let known = 0;
+
+    for (let i = 0; i < plans.length; i++) {
+      const plan = plans[i]!;
+      let value: unknown;
+      if (Object.hasOwn(features, plan.name)) {
+        known++;
+        value = features[plan.name];
+      }
+      if (value === undefined || value === null) {
+        if (plan.required) {
+          errors = addError(errors, plan.name, "is required");
+        } else if (plan.kind === Kind.Category) {
+          if (plan.defaultCol >= 0) out[offset + plan.defaultCol] = 1;
+        } else if (plan.numericCol >= 0) {
+          out[offset + plan.numericCol] = plan.defaultValue;
+        }
+        continue;
+      }
+
+      switch (plan.kind) {
+        case Kind.Number:
+        case Kind.Integer: {
+          if (typeof value !== "number" || !Number.isFinite(value)) {
+            errors = addError(errors, plan.name, plan.kind === Kind.Integer ? "must be an integer" : "must be a number");
+            break;
+          }
+          if (plan.kind === Kind.Integer && !Number.isInteger(value)) {
+            errors = addError(errors, plan.name, "must be an integer");
+            break;
+          }
+          let x = value;
+          if ((x < plan.min || x > plan.max) && plan.outOfRange !== "accept") {
+            if (plan.outOfRange === "reject") {
+              errors = addError(errors, plan.name, `${plan.name} must be between ${plan.betweenText}; got ${value}`);
+              break;
+            }
+            x = x < plan.min ? plan.min : plan.max;
+            (warnings ??= []).push(
+              `${plan.name}: ${value} is outside the training range ${plan.intervalText}; clipped to ${x}`,
+            );
+          }
+          if (plan.numericCol >= 0) out[offset + plan.numericCol] = x;
+          break;
+        }
+        case Kind.Boolean: {
+          const b = toBoolean(value);
+          if (b === undefined) {
+            errors = addError(errors, plan.name, 'must be a boolean: true/false, "Yes"/"No" or 0/1');
+          } else if (plan.numericCol >= 0) {
+            out[offset + plan.numericCol] = b ? 1 : 0;
+          }
+          break;
+        }
+        case Kind.Category: {
+          if (typeof value !== "string") {
+            errors = addError(errors, plan.name, `must be a string, one of ${plan.allowedText}`);
+            break;
+          }
+          const col = plan.categoryCols.get(value);
+          if (col === undefined) {
+            if (plan.rejectUnknown) {
+              errors = addError(errors, plan.name, `${plan.name} must be one of ${plan.allowedText}; got ${JSON.stringify(value)}`);
+            } else {
+              (warnings ??= []).push(
+                `${plan.name}: unknown category ${JSON.stringify(value)}; encoded as unknown (all its columns 0)`,
+              );
+            }
+          } else if (col >= 0) {
+            out[offset + col] = 1;
+          }
+          break;
+        }
+      }
+    }
+
+    // Unknown fields: counting own keys is cheap, and only a mismatch pays for finding them.
+    let total = 0;
+    for (const key in features) if (Object.hasOwn(features, key)) total++;
+    if (total !== known) {
+      for (const key in features) {
+        if (Object.hasOwn(features, key) && !byName.has(key)) errors = addError(errors, key, "unknown field");
+      }
+    }
+
+    if (errors !== null) {
+      out.fill(0, offset, offset + width);
+      return { ok: false, errors };
+    }
+    return { ok: true, warnings: warnings ?? NO_WARNINGS };
+  }
+
+  const encode = (features: Record<string, unknown>): EncodeResult => {
+    const vector = new Float32Array(width);
+    const outcome = encodeInto(features, vector, 0);
+    return outcome.ok ? { ok: true, vector, warnings: outcome.warnings } : outcome;
+  };
+  return Object.assign(encode, { width, inputName: card.encoding.input_name, encodeInto });
+}
+
+/** Rows packed for one batched inference call. */
+export interface EncodedBatch {
+  /** the rows that encoded, row-major: exactly `n * width` floats */
+  flat: Float32Array;
+  /** number of rows in `flat` */
+  n: number;
+  /** for each row of `flat`, its index in the input */
+  rowIndex: Int32Array;
+  /** one per input row: its warnings, or why it was rejected */
+  outcomes: EncodeOutcome[];
+}
+
+/**
+ * Encodes many rows into one buffer for a single `runBatch` call. Rejected rows are left out of
+ * `flat` (and reported in `outcomes`), so the model only sees valid vectors.
+ */
+export function encodeBatch(encoder: Encoder, rows: readonly Record<string, unknown>[]): EncodedBatch {
+  const width = encoder.width;
+  const buffer = new Float32Array(rows.length * width);
+  const rowIndex = new Int32Array(rows.length);
+  const outcomes: EncodeOutcome[] = new Array<EncodeOutcome>(rows.length);
+  let n = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const outcome = encoder.encodeInto(rows[i]!, buffer, n * width);
+    outcomes[i] = outcome;
+    if (outcome.ok) rowIndex[n++] = i;
+  }
+  const flat = n === rows.length ? buffer : buffer.subarray(0, n * width);
+  return { flat, n, rowIndex: rowIndex.subarray(0, n), outcomes };
+}
+
+/** Typed plans for `coerceStringRow`, cached per features array (cards are immutable once loaded). */
+const coercionPlans = new WeakMap<readonly FeatureSpec[], Map<string, FeatureSpec["type"]>>();
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Turns a CSV row (all strings) into the JSON-typed features the encoder expects: numbers from
+ * decimal strings, "0"/"1" and "true"/"false" for booleans, and an empty (or blank) cell as missing.
+ * A value that does not parse is passed on unchanged, so the encoder reports it with the same
+ * message a JSON caller would get; columns the card does not know are passed on too (the encoder
+ * rejects them as unknown fields — drop id or label columns before calling).
+ */
+export function coerceStringRow(card: FeaturesCard, row: Readonly<Record<string, string>>): Record<string, unknown> {
+  let types = coercionPlans.get(card.features);
+  if (types === undefined) {
+    types = new Map(card.features.map((f) => [f.name, f.type]));
+    coercionPlans.set(card.features, types);
+  }
+  const out: Record<string, unknown> = {};
+  for (const key in row) {
+    if (!Object.hasOwn(row, key)) continue;
+    const raw = row[key];
+    if (typeof raw !== "string") continue;
+    const text = raw.trim();
+    if (text === "") continue;
+    let value: unknown = text;
+    switch (types.get(key)) {
+      case "number":
+      case "integer":
+        if (DECIMAL.test(text)) value = Number(text);
+        break;
+      case "boolean":
+        if (text === "0" || text === "1") value = Number(text);
+        else if (/^true$/i.test(text)) value = true;
+        else if (/^false$/i.test(text)) value = false;
+        break;
+      case "category":
+        break;
+      case undefined:
+        value = raw;
+        break;
+    }
+    setOwn(out, key, value);
+  }
+  return out;
+}
+
+function toBoolean(value: unknown): boolean | undefined {
+  if (value === true || value === 1) return true;
+  if (value === false || value === 0) return false;
+  if (typeof value === "string") {
+    if (YES.test(value)) return true;
+    if (NO.test(value)) return false;
+  }
+  return undefined;
+}
+
+/** Adds a message; defineProperty so that a field called "__proto__" is a plain key, not a prototype. */
+function addError(errors: FieldErrors | null, field: string, message: string): FieldErrors {
+  const target = errors ?? {};
+  const list = Object.hasOwn(target, field) ? target[field] : undefined;
+  if (list) list.push(message);
+  else setOwn(target, field, [message]);
+  return target;
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function compilePlans(card: EncodingCard): FeaturePlan[] {
+  const plans = new Map<string, FeaturePlan>();
+  for (const f of card.features) {
+    if (plans.has(f.name)) throw new CardEncodingError(`feature "${f.name}" is declared twice`);
+    const kind = KIND_BY_TYPE[f.type];
+    if (kind === Kind.Category && (!f.categories || f.categories.length === 0)) {
+      throw new CardEncodingError(`category feature "${f.name}" lists no categories`);
+    }
+    const categoryCols = new Map<string, number>((f.categories ?? []).map((c) => [c, -1]));
+    const min = f.min ?? -Infinity;
+    const max = f.max ?? Infinity;
+    if (min > max) throw new CardEncodingError(`feature "${f.name}": min ${min} > max ${max}`);
+    plans.set(f.name, {
+      name: f.name,
+      kind,
+      required: f.required,
+      numericCol: -1,
+      min,
+      max,
+      outOfRange: f.out_of_range,
+      categoryCols,
+      rejectUnknown: f.unknown_category === "reject",
+      defaultValue: 0,
+      defaultCol: -1,
+      intervalText: `[${f.min ?? "-inf"}, ${f.max ?? "inf"}]`,
+      betweenText: `${f.min ?? "-inf"} and ${f.max ?? "inf"}`,
+      allowedText: (f.categories ?? []).map((c) => JSON.stringify(c)).join(", "),
+    });
+  }
+
+  card.encoding.columns.forEach((column, index) => {
+    const plan = plans.get(column.feature);
+    if (!plan) throw new CardEncodingError(`encoding column ${index} names unknown feature "${column.feature}"`);
+    if (column.kind === "numeric") {
+      if (plan.kind === Kind.Category) {
+        throw new CardEncodingError(`encoding column ${index}: category feature "${plan.name}" needs onehot columns`);
+      }
+      if (plan.numericCol >= 0) throw new CardEncodingError(`feature "${plan.name}" has two numeric columns`);
+      plan.numericCol = index;
+    } else {
+      if (plan.kind !== Kind.Category) {
+        throw new CardEncodingError(`encoding column ${index}: onehot column for non-category feature "${plan.name}"`);
+      }
+      const current = plan.categoryCols.get(column.category);
+      if (current === undefined) {
+        throw new CardEncodingError(`encoding column ${index}: "${column.category}" is not a category of "${plan.name}"`);
+      }
+      if (current >= 0) throw new CardEncodingError(`feature "${plan.name}" encodes "${column.category}" twice`);
+      plan.categoryCols.set(column.category, index);
+    }
+  });
+
+  for (const f of card.features) {
+    const plan = plans.get(f.name)!;
+    if (f.required) continue;
+    const fallback = f.default;
+    if (plan.kind === Kind.Category) {
+      if (fallback === undefined) continue; // missing → unknown (all zeros)
+      const col = typeof fallback === "string" ? plan.categoryCols.get(fallback) : undefined;
+      if (col === undefined) {
+        throw new CardEncodingError(`feature "${f.name}": default ${JSON.stringify(fallback)} is not one of its categories`);
+      }
+      plan.defaultCol = col;
+    } else if (plan.kind === Kind.Boolean) {
+      const b = toBoolean(fallback);
+      if (b === undefined) throw new CardEncodingError(`optional boolean feature "${f.name}" needs a boolean default`);
+      plan.defaultValue = b ? 1 : 0;
+    } else {
+      if (typeof fallback !== "number" || !Number.isFinite(fallback)) {
+        throw new CardEncodingError(`optional numeric feature "${f.name}" needs a numeric default (its imputation value)`);
+      }
+      plan.defaultValue = fallback;
+    }
+  }
+  return [...plans.values()];
+}
