@@ -22,5 +22,7 @@ export interface PipelineDefinition {
   batchSize: number;
   /** 1 for pipelines whose per-key state needs stream order */
   maxInFlightBatches: number;
+  /** per-key state: a failing batch is retried in place so later events never overtake it */
+  ordered: boolean;
   createHandler(deps: PipelineDeps): BatchHandler;
 }

@@ -130,7 +130,7 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
     const runners = new Map<string, ConsumerRunner>();
     const pipelineDeps = { db, bus, registry, metrics, log, config };
 
-    const startRunner = async (name: string, stream: string, filterSubject: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches">) => {
+    const startRunner = async (name: string, stream: string, filterSubject: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches" | "ordered">) => {
       await ensureDurable(bus.jsm, {
         stream,
         durable: name,
@@ -140,8 +140,8 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
         maxAckPending: def.batchSize * def.maxInFlightBatches * 4,
       });
       const runner = new ConsumerRunner(
-        { pipeline: name, stream, durable: name, handler, batchSize: def.batchSize, maxInFlightBatches: def.maxInFlightBatches, maxDeliver: config.MAX_DELIVER },
-        { js: bus.js, jsm: bus.jsm, failures: bus.failures, metrics, log: log.child({ pipeline: name }) },
+        { pipeline: name, stream, durable: name, handler, batchSize: def.batchSize, maxInFlightBatches: def.maxInFlightBatches, ordered: def.ordered, maxDeliver: config.MAX_DELIVER },
+        { bus, metrics, log: log.child({ pipeline: name }) },
       );
       await runner.start();
       runners.set(name, runner);
@@ -149,9 +149,10 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
     };
 
     if (roles.pipelines.length > 0) {
-      await startRunner("dead-letter", bus.names.advisories, "", deadLetterHandler({ ...pipelineDeps, jsm: bus.jsm, failures: bus.failures, publisher: bus.publisher, names: bus.names }), {
+      await startRunner("dead-letter", bus.names.advisories, "", deadLetterHandler({ metrics, log, jsm: bus.jsm, failures: bus.failures, publisher: bus.publisher, names: bus.names }), {
         batchSize: 50,
         maxInFlightBatches: 1,
+        ordered: false,
       });
       for (const def of PIPELINES.filter((p) => roles.pipelines.includes(p.name))) {
         await startRunner(def.name, def.stream(bus.names), def.filterSubject(bus.names), def.createHandler(pipelineDeps), def);

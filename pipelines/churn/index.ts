@@ -10,5 +10,6 @@ export const churnPipeline: PipelineDefinition = {
   filterSubject: (names) => names.eventFilter("customer"),
   batchSize: 1000,
   maxInFlightBatches: 1,
+  ordered: true,
   createHandler: createChurnHandler,
 };

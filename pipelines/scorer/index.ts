@@ -11,5 +11,6 @@ export const scorerPipeline: PipelineDefinition = {
   filterSubject: (names) => names.predictFilter(),
   batchSize: 256,
   maxInFlightBatches: 4,
+  ordered: false,
   createHandler: createScorerHandler,
 };
