@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { JsMsg } from "@nats-io/jetstream";
+import { createLogger } from "../../src/log.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { connectBus, ConsumerRunner, deadLetterHandler, ensureDurable, type BatchHandler, type Bus, type Outcome } from "../../src/streams/index.ts";
+import { dropIsolated, eventually, isolatedConfig } from "../helpers/env.ts";
+
+describe("ConsumerRunner against real JetStream", () => {
+  const config = isolatedConfig({ MAX_DELIVER: "3" });
+  const log = createLogger("silent");
+  const metrics = createMetrics({ defaultMetrics: false });
+  let bus: Bus;
+  let runners: ConsumerRunner[] = [];
+  let durableCount = 0;
+
+  before(async () => {
+    bus = await connectBus(
+      { url: config.NATS_URL, name: "runner-test", streamPrefix: config.STREAM_PREFIX, subjectPrefix: config.SUBJECT_PREFIX, duplicateWindowMs: 60_000 },
+      { metrics, log },
+    );
+  });
+  after(async () => {
+    for (const r of runners) await r.stop();
+    await bus?.close();
+    await dropIsolated(config);
+  });
+
+  async function run(domain: string, handler: BatchHandler, options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number } = {}) {
+    const durable = `d${++durableCount}`;
+    await ensureDurable(bus.jsm, { stream: bus.names.events, durable, filterSubject: bus.names.eventFilter(domain), maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 1000 });
+    const runner = new ConsumerRunner(
+      { pipeline: durable, stream: bus.names.events, durable, handler, batchSize: options.batchSize ?? 100, maxInFlightBatches: options.maxInFlightBatches ?? 1, ordered: options.ordered ?? false, maxDeliver: 3, retryBaseDelayMs: 20 },
+      { bus, metrics, log },
+    );
+    await runner.start();
+    runners.push(runner);
+    return { runner, durable };
+  }
+  const publish = (domain: string, n: number) =>
+    Promise.all(Array.from({ length: n }, (_, i) => bus.publisher.publish("events", bus.names.eventSubject(domain, `k${i % 3}`), { i }, { msgId: `${domain}-${i}` })));
+  const pendingOf = async (durable: string) => {
+    const info = await bus.jsm.consumers.info(bus.names.events, durable);
+    return info.num_pending + info.num_ack_pending;
+  };
+
+  it("hands over arrived messages in batches, in stream order, and acks them", async () => {
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    const { durable } = await run("order", async (batch) => {
+      sizes.push(batch.length);
+      for (const m of batch) seen.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, batchSize: 50 });
+    await publish("order", 500);
+    await eventually(async () => (seen.length >= 500 && (await pendingOf(durable)) === 0 ? true : undefined), 10_000, "all acked");
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "stream order");
+    assert.equal(new Set(seen).size, 500, "each once");
+    assert.ok(Math.max(...sizes) <= 50 && sizes.length < 500, `batched: ${sizes.length} batches`);
+  });
+
+  it("retries a failing batch in place when ordered, so nothing overtakes it", async () => {
+    let failures = 2;
+    const seen: number[] = [];
+    const { durable } = await run("flaky", async (batch) => {
+      if (failures-- > 0) throw new Error("database unavailable");
+      for (const m of batch) seen.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true });
+    await publish("flaky", 30);
+    await eventually(async () => (seen.length >= 30 && (await pendingOf(durable)) === 0 ? true : undefined), 10_000, "recovered");
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+    assert.equal(new Set(seen).size, 30);
+  });
+
+  it("dead-letters an invalid message at once and one whose retries run out via the server's advisory", async () => {
+    const dlqBefore = (await bus.jsm.streams.info(bus.names.dlq)).state.messages;
+    const advisoryDurable = `adv${durableCount}`;
+    await ensureDurable(bus.jsm, { stream: bus.names.advisories, durable: advisoryDurable, filterSubject: "", maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 100 });
+    const worker = new ConsumerRunner(
+      { pipeline: "dead-letter", stream: bus.names.advisories, durable: advisoryDurable, handler: deadLetterHandler({ ...bus, metrics, log }), batchSize: 10, maxInFlightBatches: 1, ordered: false, maxDeliver: 3 },
+      { bus, metrics, log },
+    );
+    await worker.start();
+    runners.push(worker);
+
+    const attempts = new Map<number, number>();
+    const ok: number[] = [];
+    const { durable } = await run("poison", async (batch: readonly JsMsg[]) =>
+      batch.map((m) => {
+        const body = JSON.parse(new TextDecoder().decode(m.data)) as { i: number };
+        attempts.set(body.i, (attempts.get(body.i) ?? 0) + 1);
+        if (body.i === 1) return { kind: "invalid", error: "field x is nonsense" };
+        if (body.i === 2) return { kind: "retry", error: "upstream timed out", delayMs: 10 };
+        ok.push(body.i);
+        return { kind: "ack" };
+      }),
+    );
+    await publish("poison", 6);
+    const dlq = await eventually(async () => {
+      const info = await bus.jsm.streams.info(bus.names.dlq);
+      return info.state.messages >= dlqBefore + 2 ? info : undefined;
+    }, 15_000, "two dead letters");
+    assert.deepEqual(ok.sort(), [0, 3, 4, 5], "the others were not held up");
+    assert.equal(attempts.get(1), 1, "invalid: no retries");
+    assert.equal(attempts.get(2), 3, "retried max_deliver times");
+    const letters = [];
+    for (let seq = dlq.state.first_seq; seq <= dlq.state.last_seq; seq++) {
+      const m = await bus.jsm.streams.getMessage(bus.names.dlq, { seq });
+      if (m?.header.get("Tidecast-Dlq-Consumer") === durable) letters.push(m);
+    }
+    const byError = Object.fromEntries(letters.map((m) => [m.header.get("Tidecast-Dlq-Error"), m]));
+    assert.ok(byError["field x is nonsense"], "invalid message copied with its error");
+    assert.equal(byError["field x is nonsense"]!.header.get("Tidecast-Dlq-Deliveries"), "1");
+    const exhausted = byError["upstream timed out"];
+    assert.ok(exhausted, "retried message copied with its last error");
+    assert.equal(exhausted!.header.get("Tidecast-Dlq-Deliveries"), "3");
+    assert.equal(exhausted!.header.get("Tidecast-Dlq-Original-Msg-Id"), "poison-2");
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(exhausted!.data)), { i: 2 });
+  });
+
+  it("stop() finishes the batch in flight, acks it, and can be called twice", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const handled: number[] = [];
+    const { runner, durable } = await run("drain", async (batch) => {
+      await gate;
+      for (const m of batch) handled.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    });
+    await publish("drain", 20);
+    await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events, durable)).num_ack_pending === 20 ? true : undefined), 5000);
+    await new Promise((r) => setTimeout(r, 100)); // delivered by the server: let them reach the client
+    const stopped = runner.stop();
+    assert.equal(runner.stop(), stopped, "same promise");
+    setTimeout(release, 200);
+    await stopped;
+    assert.equal(handled.length, 20, "every message received was handled before stop resolved");
+    // the server applies acks asynchronously; well inside ack_wait (2 s) none may remain pending
+    await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events, durable)).num_ack_pending === 0 ? true : undefined), 1000, "acks applied");
+  });
+});

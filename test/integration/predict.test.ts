@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Platform } from "../../src/platform.ts";
+import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { signedInClient } from "../helpers/users.ts";
+
+const CUSTOMER = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month", internet_service: "Fiber optic" };
+
+describe("synchronous prediction through the stream", () => {
+  const config = isolatedConfig({ MAX_BODY_BYTES: "4096" });
+  let platform: Platform;
+  let user: Awaited<ReturnType<typeof signedInClient>>;
+
+  before(async () => {
+    platform = await startTestPlatform(config);
+    user = await signedInClient(platform);
+  });
+  after(async () => {
+    await platform?.close();
+    await dropIsolated(config);
+  });
+
+  it("answers POST /api/predict/churn in seed 000's shape and stores the prediction before answering", async () => {
+    const res = await user.http.post("/api/predict/churn", { ...CUSTOMER, phone_service: true, partner: "No" });
+    assert.equal(res.status, 200, res.text);
+    const p = res.body.prediction;
+    assert.equal(res.body.model, "churn_telco");
+    assert.ok(p.churn_probability > 0.5 && p.churn_probability < 1, `short-tenure fiber month-to-month churns: ${p.churn_probability}`);
+    assert.equal(p.risk_level, p.churn_probability >= 0.6 ? "High" : "Medium");
+    assert.equal(p.prediction, 1);
+    assert.equal(p.key_factors.length, 3);
+    assert.ok(Math.abs(p.retention_score - (1 - p.churn_probability) * 100) < 0.06);
+    assert.equal(res.body.credits_consumed, 1);
+    assert.ok(res.body.processing_time > 0 && res.body.processing_time < 5);
+
+    // the row was committed before the reply was sent
+    const row = await platform.db("predictions").where({ id: res.body.prediction_id }).first();
+    assert.equal(row.status, "completed");
+    assert.equal(row.source, "sync");
+    assert.equal(row.user_id, user.userId);
+    assert.equal(row.message_id, res.body.prediction_id);
+    assert.ok(Math.abs(row.score - p.churn_probability) < 1e-4);
+    const credits = await platform.db("users").where({ id: user.userId }).first("credits_remaining");
+    assert.equal(credits.credits_remaining, 999);
+
+    const got = await user.http.get(`/api/v1/predictions/${res.body.prediction_id}`);
+    assert.equal(got.status, 200);
+    assert.equal(got.body.status, "completed");
+    assert.deepEqual(got.body.input, { ...CUSTOMER, phone_service: true, partner: "No" });
+    assert.equal(got.body.output.details.risk_level, p.risk_level);
+  });
+
+  it("scores the same features identically every time, and a lower-risk customer lower", async () => {
+    const a = await user.http.post("/api/predict/churn", CUSTOMER);
+    const b = await user.http.post("/api/predict/churn", CUSTOMER);
+    assert.equal(a.body.prediction.churn_probability, b.body.prediction.churn_probability);
+    assert.notEqual(a.body.prediction_id, b.body.prediction_id);
+    const loyal = await user.http.post("/api/predict/churn", { tenure: 70, monthly_charges: 25, contract_type: "Two year", internet_service: "No" });
+    assert.equal(loyal.body.prediction.risk_level, "Low");
+    assert.ok(loyal.body.prediction.churn_probability < a.body.prediction.churn_probability);
+  });
+
+  it("serves any model through POST /api/v1/predict with an exact explanation", async () => {
+    const res = await user.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER, include_explanation: true });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.model_id, "churn_telco");
+    assert.ok(res.body.score > 0 && res.body.score < 1);
+    assert.ok(Object.keys(res.body.explanation.feature_importance).length > 0);
+    const missing = await user.http.post("/api/v1/predict", { model_id: "no_such_model", features: {} });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, "MODEL_NOT_FOUND");
+  });
+
+  it("clips out-of-range numbers and maps unknown categories as the card declares, with warnings", async () => {
+    const res = await user.http.post("/api/predict/churn", { ...CUSTOMER, tenure: 500, payment_method: "Bitcoin" });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.warnings.length, 2);
+    assert.ok(res.body.warnings.some((w: string) => w.includes("tenure")));
+    assert.ok(res.body.warnings.some((w: string) => w.includes("payment_method")));
+  });
+
+  it("answers bad input with a canonical 4xx and publishes nothing", async () => {
+    const before = (await platform.bus.jsm.streams.info(platform.bus.names.predict)).state.messages;
+    const cases: Array<[string, unknown, number, string, Record<string, string>?]> = [
+      ["malformed JSON", '{"tenure": 3,', 400, "BAD_REQUEST"],
+      ["wrong type", { ...CUSTOMER, tenure: "three" }, 422, "INVALID_INPUT"],
+      ["missing required", { tenure: 3 }, 422, "INVALID_INPUT"],
+      ["unknown field", { ...CUSTOMER, favourite_colour: "blue" }, 422, "INVALID_INPUT"],
+      ["not an object", [1, 2, 3], 422, "INVALID_INPUT"],
+      ["oversized body", { ...CUSTOMER, contract_type: "x".repeat(5000) }, 413, "PAYLOAD_TOO_LARGE"],
+      ["wrong content type", "tenure=3", 415, "UNSUPPORTED_MEDIA_TYPE", { "Content-Type": "text/plain" }],
+    ];
+    for (const [what, body, status, code, headers] of cases) {
+      const res = await user.http.post("/api/predict/churn", body, headers);
+      assert.equal(res.status, status, `${what}: ${res.text}`);
+      assert.equal(res.body.code, code, what);
+      assert.equal(res.body.status, "error");
+      assert.ok(res.body.request_id, what);
+    }
+    const unknown = await user.http.post("/api/predict/churn", { ...CUSTOMER, favourite_colour: "blue", tenure: -1 });
+    assert.deepEqual(unknown.body.details.favourite_colour, ["unknown field"]);
+    const after = (await platform.bus.jsm.streams.info(platform.bus.names.predict)).state.messages;
+    assert.equal(after, before, "rejected requests never reach the stream");
+  });
+
+  it("requires authentication for predictions", async () => {
+    const res = await client(platform.url!).post("/api/predict/churn", CUSTOMER);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, "AUTHENTICATION_REQUIRED");
+    const bad = await client(platform.url!, { token: "garbage" }).post("/api/predict/churn", CUSTOMER);
+    assert.equal(bad.status, 401);
+  });
+
+  it("refuses predictions once the user's credits are spent", async () => {
+    const poor = await signedInClient(platform);
+    await platform.db("users").where({ id: poor.userId }).update({ credits_remaining: 0 });
+    await new Promise((r) => setTimeout(r, 5_100)); // the principal cache holds credits for 5 s
+    const res = await poor.http.post("/api/predict/churn", CUSTOMER);
+    assert.equal(res.status, 402);
+    assert.equal(res.body.code, "INSUFFICIENT_CREDITS");
+  });
+
+  it("lists prediction history with seed 001 pagination, each user seeing their own", async () => {
+    const other = await signedInClient(platform);
+    for (let i = 0; i < 5; i++) await other.http.post("/api/predict/churn", { ...CUSTOMER, tenure: i + 1 });
+    const page1 = await other.http.get("/api/v1/predictions?page=1&page_size=2&sort_by=created_at&sort_order=desc");
+    assert.equal(page1.status, 200);
+    assert.deepEqual(page1.body.pagination, { total: 5, page: 1, page_size: 2, pages: 3, has_next: true, has_prev: false });
+    assert.equal(page1.body.items.length, 2);
+    assert.ok(page1.body.items[0].created_at >= page1.body.items[1].created_at);
+    const page3 = await other.http.get("/api/v1/predictions?page=3&page_size=2");
+    assert.equal(page3.body.items.length, 1);
+    assert.equal(page3.body.pagination.has_next, false);
+    const bad = await other.http.get("/api/v1/predictions?page_size=1000");
+    assert.equal(bad.status, 422);
+    const notMine = await other.http.get(`/api/v1/predictions/${(await user.http.get("/api/v1/predictions")).body.items[0].prediction_id}`);
+    assert.equal(notMine.status, 404);
+    assert.equal((await other.http.get("/api/v1/predictions/not-a-uuid")).status, 422);
+  });
+
+  it("publishes prediction metrics", async () => {
+    const metrics = await client(platform.url!).get("/metrics");
+    assert.equal(metrics.status, 200);
+    for (const name of ["http_request_duration_seconds_bucket", "tidecast_publish_duration_seconds", "tidecast_consumed_messages_total", "model_predictions_total", "model_prediction_latency_seconds", "tidecast_db_write_duration_seconds"]) {
+      assert.ok(metrics.text.includes(name), name);
+    }
+    assert.match(metrics.text, /model_predictions_total\{model="churn_telco"\} [1-9]/);
+    await eventually(async () => ((await client(platform.url!).get("/metrics")).text.match(/tidecast_consumer_pending_messages\{pipeline="scorer"\} 0/) ? true : undefined), 5000, "consumer gauges");
+  });
+});
+
+describe("a prediction the scorer does not answer in time", () => {
+  const config = isolatedConfig({ PREDICT_TIMEOUT_MS: "300" });
+  after(() => dropIsolated(config));
+
+  it("gives 504 with the id to poll, and the queued request completes once a scorer runs", async () => {
+    const api = await startTestPlatform(config, { api: true, pipelines: [] });
+    try {
+      const user = await signedInClient(api);
+      const started = Date.now();
+      const res = await user.http.post("/api/predict/churn", CUSTOMER);
+      assert.ok(Date.now() - started < 3000, "never hangs");
+      assert.equal(res.status, 504);
+      assert.equal(res.body.code, "PREDICTION_TIMEOUT");
+      const id = res.body.details.prediction_id;
+      const pending = await user.http.get(`/api/v1/predictions/${id}`);
+      assert.equal(pending.body.status, "pending");
+
+      const scorer = await startTestPlatform(config, { api: false, pipelines: ["scorer"] });
+      try {
+        const done = await eventually(async () => {
+          const r = await user.http.get(`/api/v1/predictions/${id}`);
+          return r.body.status === "completed" ? r.body : undefined;
+        }, 10_000, "completion");
+        assert.ok(done.score > 0.5);
+        assert.equal(done.output.details.risk_level === "High" || done.output.details.risk_level === "Medium", true);
+      } finally {
+        await scorer.close();
+      }
+    } finally {
+      await api.close();
+    }
+  });
+});
