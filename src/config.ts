@@ -46,8 +46,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_TOKEN_PER_HOUR: z.coerce.number().int().positive().default(5_000),
   RATE_LIMIT_IP_PER_HOUR: z.coerce.number().int().positive().default(100),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DEMO_ADMIN_USERNAME: z.string().default("admin"),
-  DEMO_ADMIN_PASSWORD: z.string().default("tidecast-admin"),
+  /** the first admin account, created at start when missing */
+  ADMIN_USERNAME: z.string().min(3).max(50).default("admin"),
+  ADMIN_PASSWORD: z.string().default("tidecast-admin"),
   /** seconds to wait for in-flight work on SIGTERM before giving up */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
 });
@@ -70,8 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.length < 32) {
       throw new ConfigError("JWT_SECRET must be set to a random string of at least 32 characters in production");
     }
-    if (config.DEMO_ADMIN_PASSWORD === "tidecast-admin") {
-      throw new ConfigError("DEMO_ADMIN_PASSWORD must be changed from its default in production");
+    if (config.ADMIN_PASSWORD === "tidecast-admin" || config.ADMIN_PASSWORD.length < 12) {
+      throw new ConfigError("ADMIN_PASSWORD must be set to 12+ characters (not the default) in production");
     }
   }
   return config;

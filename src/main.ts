@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "./config.ts";
-import { seedDemo } from "./demo.ts";
+import { ensureAdmin, seedDemo } from "./demo.ts";
 import { createLogger } from "./log.ts";
 import { parseRoles, ServiceUnreachableError, startPlatform } from "./platform.ts";
 
@@ -38,6 +38,7 @@ try {
   process.exit(1);
 }
 
+if (platform.url) await ensureAdmin(platform.db, platform.auth, config);
 if (demo && platform.url) {
   const seeded = await seedDemo(platform.db, platform.auth, platform.bus, config);
   const u = platform.url;

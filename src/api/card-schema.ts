@@ -23,6 +23,9 @@ export function featuresSchema(card: ModelCard) {
       case "boolean":
         field = BOOLEAN_LIKE.describe(f.description);
         break;
+      case "text":
+        field = z.string().max(10_000).describe(f.description);
+        break;
       case "category":
         field = z
           .string()

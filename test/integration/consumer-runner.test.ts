@@ -11,7 +11,7 @@ describe("ConsumerRunner against real JetStream", () => {
   const log = createLogger("silent");
   const metrics = createMetrics({ defaultMetrics: false });
   let bus: Bus;
-  let runners: ConsumerRunner[] = [];
+  const runners: ConsumerRunner[] = [];
   let durableCount = 0;
 
   before(async () => {
