@@ -12,6 +12,7 @@ import { mountRoutes, type AnyRoute } from "./route-table.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
 
@@ -25,6 +26,7 @@ export function createApp(deps: ApiDeps) {
     ...authRoutes(deps),
     ...predictRoutes(deps),
     ...predictionRoutes(deps),
+    ...modelRoutes(deps),
     ...eventRoutes(deps),
   ];
   const registry = new OpenAPIRegistry();

@@ -76,7 +76,8 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ body, principal }) => {
         const started = performance.now();
         const r = await requestPrediction(predictDeps, { model: body.model_id, features: body.features, principal: principal!, source: "sync" });
-        return { body: genericBody(r, body.include_explanation, performance.now() - started) };
+        const method = deps.registry.get(r.model).card.explainer?.kind === "linear" ? "linear_contributions" : "tree_shap";
+        return { body: genericBody(r, body.include_explanation ? method : null, performance.now() - started) };
       },
     }),
   ];
@@ -111,7 +112,8 @@ function churnRoute(_deps: ApiDeps, predictDeps: Parameters<typeof requestPredic
   });
 }
 
-function genericBody(r: PredictSuccess, explain: boolean, elapsedMs: number) {
+/** `explainMethod` names how contributions were computed, or is null when none were asked for. */
+function genericBody(r: PredictSuccess, explainMethod: string | null, elapsedMs: number) {
   return {
     prediction_id: r.prediction_id,
     model_id: r.model,
@@ -123,10 +125,10 @@ function genericBody(r: PredictSuccess, explain: boolean, elapsedMs: number) {
     warnings: r.warnings,
     processing_time_ms: Math.round(elapsedMs * 100) / 100,
     created_at: r.created_at,
-    ...(explain && r.output.contributions
+    ...(explainMethod && r.output.contributions
       ? {
           explanation: {
-            method: "exact_linear_contributions",
+            method: explainMethod,
             feature_importance: Object.fromEntries(r.output.contributions.map((c) => [c.feature, c.contribution])),
           },
         }

@@ -1,0 +1,155 @@
+import type { LoadedModel } from "../../models/index.ts";
+import { featuresSchema } from "../card-schema.ts";
+import type { ApiDeps } from "../deps.ts";
+import { z } from "../openapi-zod.ts";
+import { ErrorBodySchema, route } from "../route-table.ts";
+
+const ModelId = z.strictObject({ model_id: z.string().min(1).max(100) });
+const notFound = { 404: { description: "unknown model", schema: ErrorBodySchema } };
+
+function summary(model: LoadedModel, activeVersion: string) {
+  const { card } = model;
+  return {
+    model_id: card.name,
+    display_name: card.display_name,
+    description: card.description,
+    task: card.task,
+    algorithm: card.algorithm,
+    version: card.version,
+    active: card.version === activeVersion,
+    created_at: card.created_at,
+    metrics: card.metrics.validation,
+    training: { dataset: card.training.dataset, rows: card.training.rows, synthetic: card.training.synthetic },
+    features: card.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      required: f.required,
+      description: f.description,
+      ...(f.min !== undefined ? { min: f.min, max: f.max, out_of_range: f.out_of_range } : {}),
+      ...(f.categories ? { categories: f.categories, unknown_category: f.unknown_category } : {}),
+    })),
+  };
+}
+
+/** Seed 001's model catalogue: every model with its feature schema, card and versions. */
+export function modelRoutes(deps: ApiDeps) {
+  const { registry } = deps;
+  return [
+    route({
+      method: "get",
+      path: "/api/v1/models",
+      summary: "Every model with its active version, features and validation metrics",
+      tags: ["models"],
+      access: "user",
+      responses: { 200: { description: "models" } },
+      handler: () => {
+        const items = registry.listActive().map((m) => ({
+          ...summary(m, m.version),
+          versions: registry.listVersions(m.name).map((v) => v.version),
+        }));
+        return { body: { items, total: items.length } };
+      },
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/models/{model_id}",
+      summary: "One model: card, JSON schema of its features, versions",
+      tags: ["models"],
+      access: "user",
+      params: ModelId,
+      responses: { 200: { description: "model" }, ...notFound },
+      handler: ({ params }) => {
+        const model = registry.get(params.model_id);
+        return {
+          body: {
+            ...summary(model, model.version),
+            versions: registry.listVersions(model.name).map((v) => v.version),
+            feature_schema: z.toJSONSchema(featuresSchema(model.card)),
+            card: model.card,
+          },
+        };
+      },
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/models/{model_id}/versions",
+      summary: "A model's versions, newest first",
+      tags: ["models"],
+      access: "user",
+      params: ModelId,
+      responses: { 200: { description: "versions" }, ...notFound },
+      handler: ({ params }) => {
+        const active = registry.get(params.model_id).version;
+        const items = registry.listVersions(params.model_id).map((v) => ({
+          version: v.version,
+          active: v.version === active,
+          created_at: v.card.created_at,
+          algorithm: v.card.algorithm,
+          artifact_sha256: v.sha256,
+          metrics: v.card.metrics.validation,
+        }));
+        return { body: { model_id: params.model_id, items, total: items.length } };
+      },
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/models/{model_id}/versions/{version_id}",
+      summary: "One version's card",
+      tags: ["models"],
+      access: "user",
+      params: z.strictObject({ model_id: z.string().min(1).max(100), version_id: z.string().min(1).max(50) }),
+      responses: { 200: { description: "version" }, ...notFound },
+      handler: ({ params }) => {
+        const active = registry.get(params.model_id).version;
+        const v = registry.getVersion(params.model_id, params.version_id);
+        return { body: { ...summary(v, active), artifact_sha256: v.sha256, card: v.card } };
+      },
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/models/{model_id}/metrics",
+      summary: "Validation metrics of the active version, with its baseline",
+      tags: ["models"],
+      access: "user",
+      params: ModelId,
+      responses: { 200: { description: "metrics" }, ...notFound },
+      handler: ({ params }) => {
+        const { card } = registry.get(params.model_id);
+        return {
+          body: {
+            model_id: card.name,
+            model_version: card.version,
+            metrics: card.metrics.validation,
+            baseline: card.metrics.baseline ?? null,
+            split: card.training.split,
+            threshold: card.threshold ?? null,
+            measured_on: "validation split",
+          },
+        };
+      },
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/analytics/feature-importance",
+      summary: "Global feature importance of a model (seed 001)",
+      tags: ["models"],
+      access: "user",
+      query: z.strictObject({ model_id: z.string().min(1).max(100) }),
+      responses: { 200: { description: "importance" }, ...notFound },
+      handler: ({ query }) => {
+        const { card } = registry.get(query.model_id);
+        const sorted = Object.entries(card.feature_importance).sort((a, b) => b[1] - a[1]);
+        return {
+          body: {
+            model_id: card.name,
+            model_version: card.version,
+            feature_importance: Object.fromEntries(sorted),
+            methodology: card.explainer?.kind === "linear" ? "mean_abs_linear_contribution" : "mean_abs_shap_values",
+            sample_size: card.training.split.validation_rows,
+            created_at: card.created_at,
+          },
+        };
+      },
+    }),
+  ];
+}
