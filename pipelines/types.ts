@@ -17,8 +17,8 @@ export interface PipelineDeps {
 /** A stateful consumer: which messages it takes, how many at once, and its batch handler. */
 export interface PipelineDefinition {
   name: string;
+  /** the stream it reads, whole (see src/streams/topology.ts for why never a filtered part) */
   stream(names: StreamNames): string;
-  filterSubject(names: StreamNames): string;
   batchSize: number;
   /** 1 for pipelines whose per-key state needs stream order */
   maxInFlightBatches: number;

@@ -106,7 +106,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     consumerAckPending: new Gauge({
       name: "tidecast_consumer_ack_pending_messages",
-      help: "Messages delivered but not yet acknowledged",
+      help: "Messages this process received and has not yet acknowledged",
       labelNames: ["pipeline"] as const,
       registers,
     }),

@@ -8,6 +8,7 @@ import type { ApiDeps } from "./api/deps.ts";
 import { AuthService, TokenService } from "./auth/index.ts";
 import type { Config } from "./config.ts";
 import { createDb } from "./db/knex.ts";
+import { LeaderLock } from "./db/leader-lock.ts";
 import { migrateLatest } from "./db/migrate.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -16,7 +17,6 @@ import {
   connectBus,
   ConsumerRunner,
   deadLetterHandler,
-  ensureDurable,
   ReplyRouter,
   type BatchHandler,
   type Bus,
@@ -130,32 +130,46 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
     const runners = new Map<string, ConsumerRunner>();
     const pipelineDeps = { db, bus, registry, metrics, log, config };
 
-    const startRunner = async (name: string, stream: string, filterSubject: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches" | "ordered">) => {
-      await ensureDurable(bus.jsm, {
-        stream,
-        durable: name,
-        filterSubject,
-        maxDeliver: config.MAX_DELIVER,
-        ackWaitMs: config.ACK_WAIT_MS,
-        maxAckPending: def.batchSize * def.maxInFlightBatches * 4,
-      });
+    const startRunner = async (name: string, stream: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches" | "ordered">) => {
       const runner = new ConsumerRunner(
-        { pipeline: name, stream, durable: name, handler, batchSize: def.batchSize, maxInFlightBatches: def.maxInFlightBatches, ordered: def.ordered, maxDeliver: config.MAX_DELIVER },
-        { bus, metrics, log: log.child({ pipeline: name }) },
+        {
+          pipeline: name,
+          consumer: {
+            stream,
+            durable: name,
+            filterSubject: "",
+            maxDeliver: config.MAX_DELIVER,
+            ackWaitMs: config.ACK_WAIT_MS,
+            // per consumer across all processes; each process holds at most batchSize × (in flight + 1)
+            maxAckPending: def.batchSize * (def.maxInFlightBatches + 1) * 16,
+          },
+          handler,
+          batchSize: def.batchSize,
+          maxInFlightBatches: def.maxInFlightBatches,
+          ordered: def.ordered,
+        },
+        {
+          bus,
+          metrics,
+          log: log.child({ pipeline: name }),
+          // one lock per pipeline per install (schema and stream prefix tell installs apart)
+          lock: def.ordered ? new LeaderLock(config.DATABASE_URL, `tidecast:${config.DATABASE_SCHEMA}:${config.STREAM_PREFIX}:${name}`, log) : undefined,
+        },
       );
       await runner.start();
       runners.set(name, runner);
-      cleanup.push([`pipeline ${name}`, () => runner.stop()]);
     };
 
+    // Runners stop together: each waits for its last pull request (at most 2 s) and its batches.
+    cleanup.push(["pipelines", () => Promise.all([...runners.values()].map((r) => r.stop()))]);
     if (roles.pipelines.length > 0) {
-      await startRunner("dead-letter", bus.names.advisories, "", deadLetterHandler({ metrics, log, jsm: bus.jsm, failures: bus.failures, publisher: bus.publisher, names: bus.names }), {
+      await startRunner("dead-letter", bus.names.advisories, deadLetterHandler({ metrics, log, jsm: bus.jsm, failures: bus.failures, publisher: bus.publisher, names: bus.names }), {
         batchSize: 50,
         maxInFlightBatches: 1,
         ordered: false,
       });
       for (const def of PIPELINES.filter((p) => roles.pipelines.includes(p.name))) {
-        await startRunner(def.name, def.stream(bus.names), def.filterSubject(bus.names), def.createHandler(pipelineDeps), def);
+        await startRunner(def.name, def.stream(bus.names), def.createHandler(pipelineDeps), def);
       }
       const relayed = await relayPending(db, bus, metrics);
       if (relayed > 0) log.info({ relayed }, "published alerts left over from a previous run");

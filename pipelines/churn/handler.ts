@@ -13,7 +13,6 @@ interface Applied {
   msg: JsMsg;
   event: EventEnvelope;
   state: CustomerState;
-  previousRisk: string | null;
   /** offset of this event's encoded row in the batch buffer, or -1 when the profile is incomplete */
   row: number;
 }
@@ -63,19 +62,20 @@ export function createChurnHandler(deps: PipelineDeps) {
             continue;
           }
         }
-        const previousRisk = state.riskLevel;
         state.profile = candidate;
         state.counters[event.type] = (state.counters[event.type] ?? 0) + 1;
         state.eventsSeen += 1;
         state.lastSeq = msg.seq;
-        applied.push({ index, msg, event, state, previousRisk, row: outcome.ok ? rows++ : -1 });
+        applied.push({ index, msg, event, state, row: outcome.ok ? rows++ : -1 });
       }
 
       const scores = rows > 0 ? await scoreRows(model, flat, rows, metrics) : new Float32Array(0);
       const history: Array<Record<string, unknown>> = [];
       const newAlerts: NewAlert[] = [];
+      // in stream order, so each event's "previous risk" is the one its predecessor left
       for (const a of applied) {
         if (a.row < 0) continue;
+        const previousRisk = a.state.riskLevel;
         const probability = scores[a.row]!;
         const risk = churnRiskLevel(probability);
         const factors = model.explain?.(flat, a.row * model.encoder.width).slice(0, KEY_FACTORS).map((c) => c.feature) ?? [];
@@ -90,7 +90,7 @@ export function createChurnHandler(deps: PipelineDeps) {
           key_factors: JSON.stringify(factors),
           stream_seq: a.msg.seq,
         });
-        if (risk === "High" && a.previousRisk !== "High") {
+        if (risk === "High" && previousRisk !== "High") {
           newAlerts.push({
             dedupKey: `churn:${a.state.customerId}:${a.msg.seq}`,
             type: "churn_risk",
@@ -99,7 +99,7 @@ export function createChurnHandler(deps: PipelineDeps) {
             entityType: "customer",
             entityId: a.state.customerId,
             message: `Customer ${a.state.customerId} became high churn risk (${(probability * 100).toFixed(1)}%)`,
-            data: { churn_probability: probability, previous_risk: a.previousRisk, key_factors: factors, model_version: model.version },
+            data: { churn_probability: probability, previous_risk: previousRisk, key_factors: factors, model_version: model.version },
           });
         }
       }

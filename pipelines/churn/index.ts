@@ -6,8 +6,7 @@ export { CHURN_MODEL } from "./handler.ts";
 /** Per-customer state needs stream order: one batch at a time per process. */
 export const churnPipeline: PipelineDefinition = {
   name: "churn",
-  stream: (names) => names.events,
-  filterSubject: (names) => names.eventFilter("customer"),
+  stream: (names) => names.events("customer"),
   batchSize: 1000,
   maxInFlightBatches: 1,
   ordered: true,

@@ -8,7 +8,6 @@ export type { PredictReply, PredictRequest } from "../../src/predictions/index.t
 export const scorerPipeline: PipelineDefinition = {
   name: "scorer",
   stream: (names) => names.predict,
-  filterSubject: (names) => names.predictFilter(),
   batchSize: 256,
   maxInFlightBatches: 4,
   ordered: false,

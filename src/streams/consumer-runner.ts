@@ -1,8 +1,10 @@
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { LeaderLock } from "../db/leader-lock.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Bus } from "./bus.ts";
 import { deadLetter, failureKey, type FailureRecord } from "./dead-letter.ts";
+import { ensureDurable, type DurableSpec } from "./topology.ts";
 
 /** What a handler decided for one message of its batch. */
 export type Outcome =
@@ -12,23 +14,27 @@ export type Outcome =
   /** a message that can never succeed: copied to the dead-letter stream at once, then terminated */
   | { kind: "invalid"; error: string };
 
+// How long one pull request waits for messages; also the longest a stop waits for the last one.
+const FETCH_EXPIRES_MS = 2_000;
+
 export type BatchHandler = (batch: readonly JsMsg[]) => Promise<Outcome[]>;
 
 export interface RunnerOptions {
   pipeline: string;
-  stream: string;
-  durable: string;
+  /** the durable pull consumer this runner creates or reconciles, then reads */
+  consumer: DurableSpec;
   handler: BatchHandler;
   /** messages handed to the handler at once */
   batchSize: number;
   /** batches handled concurrently; 1 keeps per-key order for stateful pipelines */
   maxInFlightBatches: number;
   /**
-   * Stateful pipelines: a batch whose handler throws (a database outage, say) is retried in place
-   * instead of being nakked, so no later message for the same key overtakes it.
+   * Stateful pipelines need stream order per key. An ordered runner consumes only while it holds
+   * its leader lock (other processes stand by), rewinds the consumer to its ack floor when it takes
+   * over (so messages a previous leader took but never acked come first, in order), and retries a
+   * batch whose handler throws in place instead of letting later messages overtake it.
    */
   ordered: boolean;
-  maxDeliver: number;
   /** delay before a failed message is redelivered, doubled per delivery */
   retryBaseDelayMs?: number;
 }
@@ -37,43 +43,139 @@ export interface RunnerDeps {
   bus: Bus;
   metrics: Metrics;
   log: Logger;
+  /** required when `ordered` */
+  lock?: LeaderLock;
 }
 
 /**
  * Runs one durable pull consumer: pulls messages, groups what has arrived into batches, lets the
  * handler work on them with bounded concurrency, then acks (after the handler's commit) or naks.
- * Backpressure is the server's: it delivers no more than the consumer's max_ack_pending.
  * `stop()` stops pulling, finishes every message already received, and resolves once all are acked
  * or nakked; calling it twice returns the same promise.
  */
 export class ConsumerRunner {
-  private messages?: ConsumerMessages;
+  private pulling?: Promise<void>;
+  private pullStopped = true;
+  private roomFreed?: () => void;
+  private inFlightMessages = 0;
   private buffer: JsMsg[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private flushScheduled = false;
   private stopping?: Promise<void>;
-  private statsTimer?: NodeJS.Timeout;
+  private stopRequested = false;
+  private wakeStop?: () => void;
+  private leading?: Promise<void>;
 
   constructor(
     private readonly options: RunnerOptions,
     private readonly deps: RunnerDeps,
-  ) {}
+  ) {
+    if (options.ordered && !deps.lock) throw new Error(`ordered pipeline ${options.pipeline} needs a leader lock`);
+  }
+
+  private get stream(): string {
+    return this.options.consumer.stream;
+  }
+
+  private get durable(): string {
+    return this.options.consumer.durable;
+  }
 
   async start(): Promise<void> {
-    const consumer = await this.deps.bus.js.consumers.get(this.options.stream, this.options.durable);
-    // Callback mode hands every message over as it arrives, so none waits in a client-side queue
-    // that a stop would drop; the consumer's max_ack_pending bounds how many can be buffered here.
-    this.messages = await consumer.consume({
-      max_messages: this.options.batchSize * 2,
-      callback: (msg) => {
-        if (msg.info.deliveryCount > 1) this.deps.metrics.redelivered.inc({ pipeline: this.options.pipeline });
-        this.buffer.push(msg);
-        this.scheduleFlush();
-      },
-    });
-    void this.watchStatus(this.messages);
-    this.statsTimer = setInterval(() => void this.recordStats(), 2_000);
-    this.statsTimer.unref();
+    await ensureDurable(this.deps.bus.jsm, this.options.consumer);
+    if (this.options.ordered) {
+      this.leading = this.lead(this.deps.lock!);
+    } else {
+      await this.openConsume();
+    }
+  }
+
+  /** Ordered runners: consume while leading; on losing the lock, stop and stand by again. */
+  private async lead(lock: LeaderLock): Promise<void> {
+    const stopped = new Promise<void>((resolve) => (this.wakeStop = resolve));
+    while (!this.stopRequested) {
+      if (!(await lock.acquire(() => this.stopRequested))) return;
+      try {
+        await this.rewindToAckFloor();
+        await this.openConsume();
+        this.deps.log.info({ pipeline: this.options.pipeline }, "leading");
+        await Promise.race([stopped, lock.lost]);
+      } catch (err) {
+        this.deps.log.error({ err, pipeline: this.options.pipeline }, "leading failed; retrying");
+      }
+      await this.closeAndDrain();
+      await lock.release();
+      if (!this.stopRequested) this.deps.log.warn({ pipeline: this.options.pipeline }, "leadership lost; standing by");
+    }
+  }
+
+  /**
+   * Messages a previous leader took but never acked stay pending until ack_wait expires, while new
+   * ones would be delivered first. Recreating the consumer at its ack floor delivers everything
+   * after the floor again, in stream order; what was committed but not acked is skipped by the
+   * handler's own idempotence.
+   */
+  private async rewindToAckFloor(): Promise<void> {
+    const info = await this.deps.bus.jsm.consumers.info(this.stream, this.durable);
+    if (info.num_ack_pending === 0) return;
+    const startSeq = info.ack_floor.stream_seq + 1;
+    this.deps.log.info({ pipeline: this.options.pipeline, startSeq, ackPending: info.num_ack_pending }, "rewinding consumer to its ack floor");
+    await this.deps.bus.jsm.consumers.delete(this.stream, this.durable);
+    await ensureDurable(this.deps.bus.jsm, { ...this.options.consumer, startSeq });
+  }
+
+  /**
+   * Pulls with bounded fetch requests, each issued only when the runner has room for a full batch
+   * more. The client, not the server's max_ack_pending, is the backpressure: a consumer that hits
+   * max_ack_pending is answered 409 and stalls until heartbeats are missed, so it never gets there.
+   * Every request ends by itself (count reached or FETCH_EXPIRES_MS), so a stop handles everything
+   * delivered and leaves nothing delivered-but-unseen behind.
+   */
+  private async openConsume(): Promise<void> {
+    const consumer = await this.deps.bus.js.consumers.get(this.stream, this.durable);
+    this.pullStopped = false;
+    this.pulling = (async () => {
+      while (!this.pullStopped) {
+        await this.roomForBatch();
+        if (this.pullStopped) break;
+        try {
+          const messages = await consumer.fetch({ max_messages: this.options.batchSize, expires: FETCH_EXPIRES_MS });
+          void this.watchStatus(messages);
+          for await (const msg of messages) {
+            if (msg.info.deliveryCount > 1) this.deps.metrics.redelivered.inc({ pipeline: this.options.pipeline });
+            // Every message says how many are still waiting behind it; asking the server instead
+            // (consumer INFO while pull requests wait) stalls deliveries on nats-server 2.9.
+            this.deps.metrics.consumerPending.set({ pipeline: this.options.pipeline }, msg.info.pending);
+            this.buffer.push(msg);
+            this.scheduleFlush();
+          }
+        } catch (err) {
+          this.deps.metrics.consumerNotifications.inc({ pipeline: this.options.pipeline, type: "fetch_failed" });
+          this.deps.log.warn({ err, pipeline: this.options.pipeline }, "pull request failed; retrying");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+  }
+
+  /** Resolves when the messages held here (buffered or in a batch) leave room for one more batch. */
+  private async roomForBatch(): Promise<void> {
+    const limit = this.options.batchSize * (this.options.maxInFlightBatches + 1);
+    while (!this.pullStopped && this.buffer.length + this.inFlightMessages + this.options.batchSize > limit) {
+      await new Promise<void>((resolve) => (this.roomFreed = resolve));
+    }
+  }
+
+  /** Stops pulling, then handles every message received until all are acked, nakked or dead-lettered. */
+  private async closeAndDrain(): Promise<void> {
+    this.pullStopped = true;
+    this.roomFreed?.();
+    await this.pulling;
+    this.flush();
+    while (this.inFlight.size > 0 || this.buffer.length > 0) {
+      await Promise.allSettled([...this.inFlight]);
+      this.flush();
+    }
   }
 
   private scheduleFlush(): void {
@@ -93,8 +195,13 @@ export class ConsumerRunner {
   private flush(): void {
     while (this.buffer.length > 0 && this.inFlight.size < this.options.maxInFlightBatches) {
       const batch = this.buffer.splice(0, this.options.batchSize);
+      this.inFlightMessages += batch.length;
+      this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, this.inFlightMessages + this.buffer.length);
       const run = this.runBatch(batch).finally(() => {
         this.inFlight.delete(run);
+        this.inFlightMessages -= batch.length;
+        this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, this.inFlightMessages + this.buffer.length);
+        this.roomFreed?.();
         this.flush();
       });
       this.inFlight.add(run);
@@ -112,7 +219,10 @@ export class ConsumerRunner {
       if (outcome.kind === "ack") {
         msg.ack();
       } else if (outcome.kind === "invalid") {
-        await this.rejectInvalid(msg, outcome.error);
+        await this.deadLetterNow(msg, outcome.error);
+      } else if (msg.info.deliveryCount >= this.options.consumer.maxDeliver) {
+        // the last delivery failed too: dead-letter it here, so its consumer's ack floor moves on
+        await this.deadLetterNow(msg, outcome.error);
       } else {
         await this.recordFailure(msg, outcome.error);
         msg.nak(outcome.delayMs ?? this.retryDelay(msg.info.deliveryCount));
@@ -122,31 +232,49 @@ export class ConsumerRunner {
     this.deps.metrics.batchDuration.observe({ pipeline }, (performance.now() - started) / 1000);
   }
 
-  /** Runs the handler; a throw becomes a retry of every message, in place first when ordered. */
+  /**
+   * Runs the handler. Unordered: a throw becomes a retry of every message (nak). Ordered: the batch
+   * is retried in place; for as long as the database is unreachable (a transient error), and up to
+   * max_deliver attempts for any other error, after which its messages are retried (and, failing
+   * again, dead-lettered) one by one.
+   */
   private async handle(batch: JsMsg[]): Promise<Outcome[]> {
-    const attempts = this.options.ordered ? this.options.maxDeliver : 1;
     let error = "";
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         return await this.options.handler(batch);
       } catch (err) {
         error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         this.deps.log.error({ err, pipeline: this.options.pipeline, size: batch.length, attempt }, "batch failed");
-        if (attempt < attempts && !this.stopping) {
-          for (const msg of batch) msg.working(); // restart ack_wait while we wait
-          await new Promise((r) => setTimeout(r, this.retryDelay(attempt)));
-        }
+        const again = this.options.ordered && !this.stopRequested && (isTransient(err) || attempt < this.options.consumer.maxDeliver);
+        if (!again) break;
+        for (const msg of batch) msg.working(); // restart ack_wait while we wait
+        await new Promise((r) => setTimeout(r, this.retryDelay(attempt)));
       }
     }
+    if (this.options.ordered && batch.length > 1 && !this.stopRequested) {
+      const outcomes: Outcome[] = [];
+      for (const msg of batch) outcomes.push(...(await this.handleAlone(msg)));
+      return outcomes;
+    }
     return batch.map(() => ({ kind: "retry", error }));
+  }
+
+  /** One message of a failed ordered batch, on its own: a poison message is found and dead-lettered. */
+  private async handleAlone(msg: JsMsg): Promise<Outcome[]> {
+    try {
+      return await this.options.handler([msg]);
+    } catch (err) {
+      return [{ kind: "invalid", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }];
+    }
   }
 
   private retryDelay(attempt: number): number {
     return Math.min((this.options.retryBaseDelayMs ?? 500) * 2 ** (attempt - 1), 30_000);
   }
 
-  /** A message that can never be processed goes to the DLQ now rather than after max_deliver retries. */
-  private async rejectInvalid(msg: JsMsg, error: string): Promise<void> {
+  /** Copies a message that will not be processed to the DLQ and terminates it. */
+  private async deadLetterNow(msg: JsMsg, error: string): Promise<void> {
     try {
       await deadLetter(
         { publisher: this.deps.bus.publisher, names: this.deps.bus.names, metrics: this.deps.metrics, log: this.deps.log },
@@ -156,7 +284,7 @@ export class ConsumerRunner {
           subject: msg.subject,
           data: msg.data,
           headers: msg.headers,
-          failure: { error, consumer: this.options.durable, deliveries: msg.info.deliveryCount, at: new Date().toISOString() },
+          failure: { error, consumer: this.durable, deliveries: msg.info.deliveryCount, at: new Date().toISOString() },
         },
       );
       msg.term(error.slice(0, 200));
@@ -170,12 +298,12 @@ export class ConsumerRunner {
   private async recordFailure(msg: JsMsg, error: string): Promise<void> {
     const record: FailureRecord = {
       error,
-      consumer: this.options.durable,
+      consumer: this.durable,
       deliveries: msg.info.deliveryCount,
       at: new Date().toISOString(),
     };
     try {
-      await this.deps.bus.failures.put(failureKey(this.options.stream, msg.seq), JSON.stringify(record));
+      await this.deps.bus.failures.put(failureKey(this.stream, msg.seq), JSON.stringify(record));
     } catch (err) {
       this.deps.log.warn({ err }, "could not record message failure");
     }
@@ -183,33 +311,36 @@ export class ConsumerRunner {
 
   private async watchStatus(messages: ConsumerMessages): Promise<void> {
     for await (const status of messages.status()) {
-      if (status.type === "heartbeat" || status.type === "next" || status.type === "debug") continue;
+      // the routine life of a pull request: heartbeats, a request expiring with messages left over
+      if (status.type === "heartbeat" || status.type === "next" || status.type === "debug" || status.type === "discard") continue;
       this.deps.metrics.consumerNotifications.inc({ pipeline: this.options.pipeline, type: status.type });
       this.deps.log.warn({ pipeline: this.options.pipeline, status }, "consumer status");
     }
   }
 
-  private async recordStats(): Promise<void> {
-    try {
-      const info = await this.deps.bus.jsm.consumers.info(this.options.stream, this.options.durable);
-      this.deps.metrics.consumerPending.set({ pipeline: this.options.pipeline }, info.num_pending);
-      this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, info.num_ack_pending);
-    } catch {
-      // the next tick tries again; a missing consumer shows up in the status notifications
-    }
-  }
-
-  /** Stops pulling, finishes what was received, then resolves. Idempotent. */
+  /**
+   * Stops pulling, finishes every message received (the last pull request ends by itself within
+   * FETCH_EXPIRES_MS), then resolves. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.statsTimer);
-      await this.messages?.close();
-      this.flush();
-      while (this.inFlight.size > 0 || this.buffer.length > 0) {
-        await Promise.allSettled([...this.inFlight]);
-        this.flush();
+      this.stopRequested = true;
+      if (this.leading) {
+        this.wakeStop?.();
+        await this.leading;
+      } else {
+        await this.closeAndDrain();
       }
     })();
     return this.stopping;
   }
+}
+
+// Connection-level failures (the database restarting, a deadlock victim): waiting helps. Anything
+// else (a bug, a constraint) will fail the same way however often it is retried.
+const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08003", "08006", "53300", "40001", "40P01"]);
+
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown };
+  return (typeof e?.code === "string" && TRANSIENT_CODES.has(e.code)) || e?.name === "KnexTimeoutError";
 }

@@ -1,9 +1,5 @@
 import { z } from "zod";
-import { SUBJECT_TOKEN } from "./names.ts";
-
-/** The domains producers publish to; each has a pipeline (or will) consuming `events.<domain>.*`. */
-export const EVENT_DOMAINS = ["customer", "lead", "metric", "interaction"] as const;
-export type EventDomain = (typeof EVENT_DOMAINS)[number];
+import { EVENT_DOMAINS, SUBJECT_TOKEN } from "./names.ts";
 
 /**
  * The body of every `events.<domain>.<key>` message. Producers publishing directly to NATS send

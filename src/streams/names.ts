@@ -3,7 +3,9 @@
  * one NATS server without seeing each other's messages.
  */
 export interface StreamNames {
-  events: string;
+  /** one stream per event domain: `events.<domain>.*` */
+  events(domain: EventDomain): string;
+  eventStreams: Array<{ domain: EventDomain; stream: string }>;
   predict: string;
   alerts: string;
   dlq: string;
@@ -11,7 +13,7 @@ export interface StreamNames {
   failuresBucket: string;
   /** subject builders */
   eventSubject(domain: string, key: string): string;
-  eventFilter(domain?: string): string;
+  eventFilter(domain: EventDomain): string;
   predictSubject(model: string): string;
   predictFilter(): string;
   alertSubject(type: string): string;
@@ -23,6 +25,10 @@ export interface StreamNames {
   parsePredictSubject(subject: string): string | null;
 }
 
+/** The domains producers publish to; each has its own stream and (or will have) a pipeline. */
+export const EVENT_DOMAINS = ["customer", "lead", "metric", "interaction"] as const;
+export type EventDomain = (typeof EVENT_DOMAINS)[number];
+
 /** A subject token: NATS forbids '.', '*', '>' and whitespace inside one. */
 export const SUBJECT_TOKEN = /^[A-Za-z0-9_\-:@+=]{1,128}$/;
 
@@ -31,14 +37,15 @@ export function streamNames(streamPrefix: string, subjectPrefix: string): Stream
   const strip = (subject: string, head: string): string[] | null =>
     subject.startsWith(sp + head + ".") ? subject.slice(sp.length + head.length + 1).split(".") : null;
   return {
-    events: `${streamPrefix}EVENTS`,
+    events: (domain) => `${streamPrefix}EVENTS_${domain.toUpperCase()}`,
+    eventStreams: EVENT_DOMAINS.map((domain) => ({ domain, stream: `${streamPrefix}EVENTS_${domain.toUpperCase()}` })),
     predict: `${streamPrefix}PREDICT`,
     alerts: `${streamPrefix}ALERTS`,
     dlq: `${streamPrefix}DLQ`,
     advisories: `${streamPrefix}ADVISORIES`,
     failuresBucket: `${streamPrefix}TIDECAST_FAILURES`,
     eventSubject: (domain, key) => `${sp}events.${domain}.${key}`,
-    eventFilter: (domain) => (domain ? `${sp}events.${domain}.*` : `${sp}events.>`),
+    eventFilter: (domain) => `${sp}events.${domain}.*`,
     predictSubject: (model) => `${sp}predict.${model}`,
     predictFilter: () => `${sp}predict.*`,
     alertSubject: (type) => `${sp}alerts.${type}`,

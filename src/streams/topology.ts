@@ -19,7 +19,12 @@ export interface TopologyOptions {
   duplicateWindowMs: number;
 }
 
-/** The streams Tidecast owns. nats-server 2.9 is the minimum: one filter subject per consumer. */
+/**
+ * The streams Tidecast owns. Each consumer reads a whole stream, never a wildcard-filtered part of
+ * one: on nats-server 2.9 a consumer filtered by wildcard over many subjects (one per customer)
+ * slows to tens of messages per second once the stream's caches go cold. Hence one stream per
+ * event domain. nats-server 2.9 is the minimum.
+ */
 export function streamConfigs(names: StreamNames, options: TopologyOptions): Array<Partial<StreamConfig> & { name: string }> {
   const common = {
     retention: RetentionPolicy.Limits,
@@ -30,7 +35,7 @@ export function streamConfigs(names: StreamNames, options: TopologyOptions): Arr
   };
   const maxDeliveries = (stream: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`;
   return [
-    { ...common, name: names.events, subjects: [names.eventFilter()], max_age: nanos(7 * DAY_MS) },
+    ...names.eventStreams.map(({ domain, stream }) => ({ ...common, name: stream, subjects: [names.eventFilter(domain)], max_age: nanos(7 * DAY_MS) })),
     { ...common, name: names.predict, subjects: [names.predictFilter()], max_age: nanos(DAY_MS) },
     { ...common, name: names.alerts, subjects: [names.alertFilter()], max_age: nanos(30 * DAY_MS) },
     { ...common, name: names.dlq, subjects: [names.dlqFilter()], max_age: nanos(30 * DAY_MS) },
@@ -38,7 +43,7 @@ export function streamConfigs(names: StreamNames, options: TopologyOptions): Arr
       ...common,
       // Advisories are captured in a stream so none is lost while the dead-letter worker is down.
       name: names.advisories,
-      subjects: [maxDeliveries(names.events), maxDeliveries(names.predict), maxDeliveries(names.alerts)],
+      subjects: [...names.eventStreams.map(({ stream }) => maxDeliveries(stream)), maxDeliveries(names.predict), maxDeliveries(names.alerts)],
       max_age: nanos(7 * DAY_MS),
     },
   ];
@@ -48,8 +53,11 @@ export function streamConfigs(names: StreamNames, options: TopologyOptions): Arr
 export async function ensureStreams(jsm: JetStreamManager, configs: Array<Partial<StreamConfig> & { name: string }>) {
   for (const config of configs) {
     try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      const { config: current } = await jsm.streams.info(config.name);
+      // As with consumers, nats-server 2.9 slows a stream's consumers after an update to the same
+      // values, so only a real difference is sent.
+      const changed = Object.entries(config).some(([k, v]) => JSON.stringify(current[k as keyof typeof current]) !== JSON.stringify(v));
+      if (changed) await jsm.streams.update(config.name, config);
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
       await jsm.streams.add(config);
@@ -66,6 +74,8 @@ export interface DurableSpec {
   ackWaitMs: number;
   /** the server stops delivering past this many unacknowledged messages: the pipeline's backpressure */
   maxAckPending: number;
+  /** create the consumer to deliver from this stream sequence on (a rewind); only when creating */
+  startSeq?: number;
 }
 
 /** Creates or reconciles a durable pull consumer. */
@@ -73,20 +83,24 @@ export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): P
   const config: Partial<ConsumerConfig> = {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    ...(spec.startSeq ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: spec.startSeq } : { deliver_policy: DeliverPolicy.All }),
     ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
     max_deliver: spec.maxDeliver,
     ack_wait: nanos(spec.ackWaitMs),
     max_ack_pending: spec.maxAckPending,
   };
   try {
-    await jsm.consumers.info(spec.stream, spec.durable);
-    await jsm.consumers.update(spec.stream, spec.durable, {
+    const { config: current } = await jsm.consumers.info(spec.stream, spec.durable);
+    const changes = {
       ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
       max_deliver: config.max_deliver,
       ack_wait: config.ack_wait,
       max_ack_pending: config.max_ack_pending,
-    });
+    };
+    // Update only on a real change: on nats-server 2.9 a consumer update, even to the same
+    // values, leaves the consumer delivering one message per ack afterwards.
+    const changed = Object.entries(changes).some(([k, v]) => current[k as keyof typeof current] !== v);
+    if (changed) await jsm.consumers.update(spec.stream, spec.durable, changes);
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
     await jsm.consumers.add(spec.stream, config);

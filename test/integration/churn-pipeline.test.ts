@@ -76,6 +76,19 @@ describe("events and the churn pipeline", () => {
     sub.unsubscribe();
   });
 
+  it("alerts once when one batch carries several High events for a customer", async () => {
+    const events = [
+      { domain: "customer", key: "c-5", type: "profile", data: LOYAL, id: "c5-1" },
+      { domain: "customer", key: "c-5", type: "contract", data: RISKY, id: "c5-2" },
+      { domain: "customer", key: "c-5", type: "billing", data: { monthly_charges: 110 }, id: "c5-3" },
+      { domain: "customer", key: "c-5", type: "billing", data: { monthly_charges: 112 }, id: "c5-4" },
+    ];
+    await user.http.post("/api/events", { events }); // one request: the pipeline receives them together
+    await eventually(async () => ((await state("c-5"))?.events_seen === 4 ? true : undefined), 10_000);
+    assert.deepEqual((await history("c-5")).map((r) => r.risk_level), ["Low", "High", "High", "High"]);
+    assert.equal((await platform.db("alerts").where({ entity_id: "c-5" })).length, 1);
+  });
+
   it("takes events producers publish to NATS directly, and dead-letters the ones it cannot use without stalling", async () => {
     const js = jetstream(platform.bus.nc);
     const subject = (key: string) => `${config.SUBJECT_PREFIX}events.customer.${key}`;

@@ -3,7 +3,8 @@ import { after, before, describe, it } from "node:test";
 import type { JsMsg } from "@nats-io/jetstream";
 import { createLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
-import { connectBus, ConsumerRunner, deadLetterHandler, ensureDurable, type BatchHandler, type Bus, type Outcome } from "../../src/streams/index.ts";
+import { LeaderLock } from "../../src/db/leader-lock.ts";
+import { connectBus, ConsumerRunner, deadLetterHandler, type BatchHandler, type Bus, type EventDomain, type Outcome } from "../../src/streams/index.ts";
 import { dropIsolated, eventually, isolatedConfig } from "../helpers/env.ts";
 
 describe("ConsumerRunner against real JetStream", () => {
@@ -26,34 +27,42 @@ describe("ConsumerRunner against real JetStream", () => {
     await dropIsolated(config);
   });
 
-  async function run(domain: string, handler: BatchHandler, options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number } = {}) {
+  // each test reads its own domain's stream, whole (as pipelines do)
+  async function run(domain: EventDomain, handler: BatchHandler, options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number } = {}) {
     const durable = `d${++durableCount}`;
-    await ensureDurable(bus.jsm, { stream: bus.names.events, durable, filterSubject: bus.names.eventFilter(domain), maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 1000 });
     const runner = new ConsumerRunner(
-      { pipeline: durable, stream: bus.names.events, durable, handler, batchSize: options.batchSize ?? 100, maxInFlightBatches: options.maxInFlightBatches ?? 1, ordered: options.ordered ?? false, maxDeliver: 3, retryBaseDelayMs: 20 },
-      { bus, metrics, log },
+      {
+        pipeline: durable,
+        consumer: { stream: bus.names.events(domain), durable, filterSubject: "", maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 1000 },
+        handler,
+        batchSize: options.batchSize ?? 100,
+        maxInFlightBatches: options.maxInFlightBatches ?? 1,
+        ordered: options.ordered ?? false,
+        retryBaseDelayMs: 20,
+      },
+      { bus, metrics, log, lock: options.ordered ? new LeaderLock(config.DATABASE_URL, `runner-test:${config.STREAM_PREFIX}:${durable}`, log) : undefined },
     );
     await runner.start();
     runners.push(runner);
     return { runner, durable };
   }
-  const publish = (domain: string, n: number) =>
+  const publish = (domain: EventDomain, n: number) =>
     Promise.all(Array.from({ length: n }, (_, i) => bus.publisher.publish("events", bus.names.eventSubject(domain, `k${i % 3}`), { i }, { msgId: `${domain}-${i}` })));
-  const pendingOf = async (durable: string) => {
-    const info = await bus.jsm.consumers.info(bus.names.events, durable);
+  const pendingOf = async (domain: EventDomain, durable: string) => {
+    const info = await bus.jsm.consumers.info(bus.names.events(domain), durable);
     return info.num_pending + info.num_ack_pending;
   };
 
   it("hands over arrived messages in batches, in stream order, and acks them", async () => {
     const seen: number[] = [];
     const sizes: number[] = [];
-    const { durable } = await run("order", async (batch) => {
+    const { durable } = await run("customer", async (batch) => {
       sizes.push(batch.length);
       for (const m of batch) seen.push(m.seq);
       return batch.map(() => ({ kind: "ack" }) as Outcome);
     }, { ordered: true, batchSize: 50 });
-    await publish("order", 500);
-    await eventually(async () => (seen.length >= 500 && (await pendingOf(durable)) === 0 ? true : undefined), 10_000, "all acked");
+    await publish("customer", 500);
+    await eventually(async () => (seen.length >= 500 && (await pendingOf("customer", durable)) === 0 ? true : undefined), 10_000, "all acked");
     assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "stream order");
     assert.equal(new Set(seen).size, 500, "each once");
     assert.ok(Math.max(...sizes) <= 50 && sizes.length < 500, `batched: ${sizes.length} batches`);
@@ -62,23 +71,28 @@ describe("ConsumerRunner against real JetStream", () => {
   it("retries a failing batch in place when ordered, so nothing overtakes it", async () => {
     let failures = 2;
     const seen: number[] = [];
-    const { durable } = await run("flaky", async (batch) => {
+    const { durable } = await run("lead", async (batch) => {
       if (failures-- > 0) throw new Error("database unavailable");
       for (const m of batch) seen.push(m.seq);
       return batch.map(() => ({ kind: "ack" }) as Outcome);
     }, { ordered: true });
-    await publish("flaky", 30);
-    await eventually(async () => (seen.length >= 30 && (await pendingOf(durable)) === 0 ? true : undefined), 10_000, "recovered");
+    await publish("lead", 30);
+    await eventually(async () => (seen.length >= 30 && (await pendingOf("lead", durable)) === 0 ? true : undefined), 10_000, "recovered");
     assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
     assert.equal(new Set(seen).size, 30);
   });
 
   it("dead-letters an invalid message at once and one whose retries run out via the server's advisory", async () => {
     const dlqBefore = (await bus.jsm.streams.info(bus.names.dlq)).state.messages;
-    const advisoryDurable = `adv${durableCount}`;
-    await ensureDurable(bus.jsm, { stream: bus.names.advisories, durable: advisoryDurable, filterSubject: "", maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 100 });
     const worker = new ConsumerRunner(
-      { pipeline: "dead-letter", stream: bus.names.advisories, durable: advisoryDurable, handler: deadLetterHandler({ ...bus, metrics, log }), batchSize: 10, maxInFlightBatches: 1, ordered: false, maxDeliver: 3 },
+      {
+        pipeline: "dead-letter",
+        consumer: { stream: bus.names.advisories, durable: "adv", filterSubject: "", maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 100 },
+        handler: deadLetterHandler({ ...bus, metrics, log }),
+        batchSize: 10,
+        maxInFlightBatches: 1,
+        ordered: false,
+      },
       { bus, metrics, log },
     );
     await worker.start();
@@ -86,7 +100,7 @@ describe("ConsumerRunner against real JetStream", () => {
 
     const attempts = new Map<number, number>();
     const ok: number[] = [];
-    const { durable } = await run("poison", async (batch: readonly JsMsg[]) =>
+    const { durable } = await run("metric", async (batch: readonly JsMsg[]) =>
       batch.map((m) => {
         const body = JSON.parse(new TextDecoder().decode(m.data)) as { i: number };
         attempts.set(body.i, (attempts.get(body.i) ?? 0) + 1);
@@ -96,7 +110,7 @@ describe("ConsumerRunner against real JetStream", () => {
         return { kind: "ack" };
       }),
     );
-    await publish("poison", 6);
+    await publish("metric", 6);
     const dlq = await eventually(async () => {
       const info = await bus.jsm.streams.info(bus.names.dlq);
       return info.state.messages >= dlqBefore + 2 ? info : undefined;
@@ -115,7 +129,7 @@ describe("ConsumerRunner against real JetStream", () => {
     const exhausted = byError["upstream timed out"];
     assert.ok(exhausted, "retried message copied with its last error");
     assert.equal(exhausted!.header.get("Tidecast-Dlq-Deliveries"), "3");
-    assert.equal(exhausted!.header.get("Tidecast-Dlq-Original-Msg-Id"), "poison-2");
+    assert.equal(exhausted!.header.get("Tidecast-Dlq-Original-Msg-Id"), "metric-2");
     assert.deepEqual(JSON.parse(new TextDecoder().decode(exhausted!.data)), { i: 2 });
   });
 
@@ -123,13 +137,13 @@ describe("ConsumerRunner against real JetStream", () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const handled: number[] = [];
-    const { runner, durable } = await run("drain", async (batch) => {
+    const { runner, durable } = await run("interaction", async (batch) => {
       await gate;
       for (const m of batch) handled.push(m.seq);
       return batch.map(() => ({ kind: "ack" }) as Outcome);
     });
-    await publish("drain", 20);
-    await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events, durable)).num_ack_pending === 20 ? true : undefined), 5000);
+    await publish("interaction", 20);
+    await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events("interaction"), durable)).num_ack_pending === 20 ? true : undefined), 5000);
     await new Promise((r) => setTimeout(r, 100)); // delivered by the server: let them reach the client
     const stopped = runner.stop();
     assert.equal(runner.stop(), stopped, "same promise");
@@ -137,6 +151,6 @@ describe("ConsumerRunner against real JetStream", () => {
     await stopped;
     assert.equal(handled.length, 20, "every message received was handled before stop resolved");
     // the server applies acks asynchronously; well inside ack_wait (2 s) none may remain pending
-    await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events, durable)).num_ack_pending === 0 ? true : undefined), 1000, "acks applied");
+    await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events("interaction"), durable)).num_ack_pending === 0 ? true : undefined), 1000, "acks applied");
   });
 });

@@ -40,7 +40,7 @@ describe("roles", () => {
 describe("stream names", () => {
   const n = streamNames("T1_", "t1.");
   it("prefixes streams and subjects so installs can share a server", () => {
-    assert.equal(n.events, "T1_EVENTS");
+    assert.equal(n.events("customer"), "T1_EVENTS_CUSTOMER");
     assert.equal(n.eventSubject("customer", "c-1"), "t1.events.customer.c-1");
     assert.equal(n.predictSubject("churn_telco"), "t1.predict.churn_telco");
     assert.equal(n.eventFilter("customer"), "t1.events.customer.*");
