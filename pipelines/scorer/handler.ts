@@ -1,6 +1,6 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { v5 as uuidv5 } from "uuid";
-import { encodeBatch, presentPrediction, type LoadedModel } from "../../src/models/index.ts";
+import { encodeBatch, presentPrediction, scoreWithOutputs, type LoadedModel } from "../../src/models/index.ts";
 import { decodeJson, encodeJson, REPLY_HEADER, type Outcome } from "../../src/streams/index.ts";
 import type { PipelineDeps } from "../types.ts";
 import { PredictRequestSchema, type PredictReply, type PredictRequest } from "../../src/predictions/index.ts";
@@ -86,12 +86,12 @@ export function createScorerHandler(deps: PipelineDeps) {
       });
       if (encoded.n === 0) continue;
       const started = performance.now();
-      const scores = await model.score(encoded.flat, encoded.n);
+      const { scores, row } = await scoreWithOutputs(model, encoded.flat, encoded.n);
       metrics.scoreDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
       for (let r = 0; r < encoded.n; r++) {
         const item = items[encoded.rowIndex[r]!]!;
         const score = scores[r]!;
-        const output = presentPrediction(model, score, model.explain?.(encoded.flat, r * model.encoder.width) ?? null);
+        const output = presentPrediction(model, score, model.explain?.(encoded.flat, r * model.encoder.width) ?? null, row(r));
         metrics.predictions.inc({ model: model.name });
         metrics.scores.observe({ model: model.name }, score);
         rows.push({

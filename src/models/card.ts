@@ -7,9 +7,75 @@ import { z } from "zod";
  * The ONNX graph takes one float tensor `[batch, encoding.columns.length]`; the card's `encoding`
  * says how features become that vector, so serving and training share one encoder.
  */
+/**
+ * How a `"text"` feature's string becomes terms, implemented once in `src/models/text.ts` and used
+ * by training and serving alike. Every step is driven by these fields, in this order:
+ *
+ * 1. Unicode normalisation (`normalization`), then `lowercase` (locale-independent), then each
+ *    character of `apostrophes` becomes an ASCII `'`.
+ * 2. Scanning left to right, a match of `token_pattern` is a token and a match of
+ *    `boundary_pattern` is a clause boundary (both compiled with the `u` flag); anything else is
+ *    skipped.
+ * 3. Negation (when `negation` is set): after a token in `negation.words` or ending in one of
+ *    `negation.suffixes`, the next `negation.scope` tokens of the same clause get `negation.prefix`.
+ * 4. Lexicon (when `lexicon` is set): every token whose un-prefixed form is in `lexicon.terms` also
+ *    yields the term `lexicon.prefix + "+" + score` (or `"-"`, with the sign flipped when negated).
+ * 5. N-grams of `ngram_range` over the (marked) tokens of one clause, joined by one space.
+ *
+ * The encoder then weighs each vocabulary term (its `term` encoding column) by `tf` × that column's
+ * `idf`, and applies `norm` over the vocabulary terms present. Terms outside the vocabulary are ignored.
+ */
+export const TextAnalyzerSchema = z.object({
+  /** the algorithm in src/models/text.ts these parameters drive; another value is refused */
+  algorithm: z.literal("tidecast-text/1"),
+  normalization: z.enum(["NFC", "NFKC"]),
+  lowercase: z.boolean(),
+  /** characters folded to ASCII apostrophe before tokenising (e.g. "’‘ʼ`") */
+  apostrophes: z.string().default(""),
+  /** regular expression (source, `u` flag) of one token */
+  token_pattern: z.string().min(1),
+  /** regular expression (source, `u` flag) of a clause boundary: ends negation scopes and n-grams */
+  boundary_pattern: z.string().min(1),
+  negation: z
+    .object({
+      words: z.array(z.string()),
+      /** a token ending in one of these is a negation cue too (e.g. "n't") */
+      suffixes: z.array(z.string()).default([]),
+      /** how many following tokens of the clause are marked */
+      scope: z.number().int().min(1),
+      prefix: z.string().min(1),
+    })
+    .optional(),
+  lexicon: z
+    .object({
+      name: z.string(),
+      source: z.string(),
+      license: z.string(),
+      prefix: z.string().min(1),
+      /** single-word entries: token → integer valence */
+      terms: z.record(z.string(), z.number().int()),
+    })
+    .optional(),
+  ngram_range: z.tuple([z.number().int().min(1), z.number().int().min(1)]),
+  /** term frequency weight: 1 when present, the count, or 1 + ln(count) */
+  tf: z.enum(["binary", "count", "log"]),
+  norm: z.enum(["l2", "none"]),
+  /** how the vocabulary (the `term` columns) was chosen: documentation of the training run */
+  vocabulary: z.object({
+    documents: z.number().int().min(0),
+    min_df: z.number().int().min(1),
+    max_terms: z.number().int().min(1).optional(),
+    idf: z.string(),
+  }),
+});
+export type TextAnalyzer = z.infer<typeof TextAnalyzerSchema>;
+
+/** Longest text a `"text"` feature accepts when its spec states no `max_length` (UTF-16 code units). */
+export const DEFAULT_TEXT_MAX_LENGTH = 10_000;
+
 export const FeatureSpecSchema = z.object({
   name: z.string(),
-  type: z.enum(["number", "integer", "boolean", "category"]),
+  type: z.enum(["number", "integer", "boolean", "category", "text"]),
   required: z.boolean(),
   description: z.string().default(""),
   /** numeric range observed in training data; what happens outside it is `out_of_range` */
@@ -22,6 +88,15 @@ export const FeatureSpecSchema = z.object({
   unknown_category: z.enum(["map_unknown", "reject"]).default("map_unknown"),
   /** value used when an optional feature is absent (training median or mode) */
   default: z.union([z.number(), z.string(), z.boolean()]).optional(),
+  /** type "text": longest accepted string in UTF-16 code units (default DEFAULT_TEXT_MAX_LENGTH) */
+  max_length: z.number().int().positive().optional(),
+  /** type "text": the tokenisation; its vocabulary is the feature's `term` encoding columns */
+  analyzer: TextAnalyzerSchema.optional(),
+  /**
+   * type "category" only: the value is a set of categories (a JSON array of strings, e.g. the items
+   * in a basket), encoded multi-hot: each listed category sets its onehot column to 1.
+   */
+  multiple: z.boolean().optional(),
 });
 export type FeatureSpec = z.infer<typeof FeatureSpecSchema>;
 
@@ -30,6 +105,8 @@ export const EncodedColumnSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("numeric"), feature: z.string() }),
   /** 1 when the feature equals `category`, else 0 */
   z.object({ kind: z.literal("onehot"), feature: z.string(), category: z.string() }),
+  /** a text feature's vocabulary term: tf(term) × `idf`, normalised over the feature's terms */
+  z.object({ kind: z.literal("term"), feature: z.string(), term: z.string(), idf: z.number().positive() }),
 ]);
 export type EncodedColumn = z.infer<typeof EncodedColumnSchema>;
 
@@ -54,9 +131,155 @@ export const LinearExplainerSchema = z.object({
 });
 export type LinearExplainer = z.infer<typeof LinearExplainerSchema>;
 
-/** One member per model family that can be explained; tree explainers can join the union later. */
-export const ExplainerSchema = z.discriminatedUnion("kind", [LinearExplainerSchema]);
+/**
+ * One tree of an ensemble in flat arrays (index = node id, node 0 the root, children after their
+ * parent). At an internal node (`feature[i]` ≥ 0, an encoding column) a row goes to `left[i]` when
+ * its value ≤ `threshold[i]`, else to `right[i]`; a NaN goes left when `missing_left[i]` is 1
+ * (absent: right). `threshold` and `value` are float32 numbers and are compared and summed as such
+ * (`Math.fround`), like onnxruntime; they may be written in their shortest float32 spelling.
+ * `value` is the leaf's contribution to the raw score (0 at internal nodes); `cover` is the number
+ * of training rows that reached the node, which TreeSHAP weighs the branches by.
+ */
+export const TreeSchema = z
+  .object({
+    feature: z.array(z.number().int().min(-1)),
+    threshold: z.array(z.number()),
+    left: z.array(z.number().int().min(-1)),
+    right: z.array(z.number().int().min(-1)),
+    value: z.array(z.number()),
+    cover: z.array(z.number().positive()),
+    missing_left: z.array(z.union([z.literal(0), z.literal(1)])).optional(),
+  })
+  .superRefine((tree, ctx) => {
+    const n = tree.feature.length;
+    for (const key of ["threshold", "left", "right", "value", "cover", "missing_left"] as const) {
+      const length = tree[key]?.length ?? n;
+      if (length !== n) ctx.addIssue({ code: "custom", path: [key], message: `has ${length} entries for ${n} nodes` });
+    }
+  });
+export type TreeArrays = z.infer<typeof TreeSchema>;
+
+/**
+ * What serving needs to explain one prediction of a tree ensemble: the trees themselves, for exact
+ * path-dependent TreeSHAP on the encoded row (`src/models/tree-shap.ts`). A column's Shapley value is
+ * computed per encoding column; a feature's contribution is the sum over its columns.
+ * `base_value + Σ contributions` is the raw score (the logit when `link` is "logit").
+ */
+export const TreeExplainerSchema = z.object({
+  kind: z.literal("tree"),
+  link: z.enum(["logit", "identity"]),
+  /** raw score before any tree (the training prior's log-odds, or the training mean) */
+  base_score: z.number(),
+  /** base_score + Σ over trees of the cover-weighted mean leaf value: the expected raw score */
+  base_value: z.number(),
+  trees: z.array(TreeSchema),
+});
+export type TreeExplainer = z.infer<typeof TreeExplainerSchema>;
+
+/** One member per model family that can be explained. */
+export const ExplainerSchema = z.discriminatedUnion("kind", [LinearExplainerSchema, TreeExplainerSchema]);
 export type Explainer = z.infer<typeof ExplainerSchema>;
+
+/** One cluster of a clustering model; `id` is the graph's segment index. */
+export const SegmentSchema = z.object({
+  id: z.number().int().min(0),
+  name: z.string(),
+  description: z.string(),
+  /** the naming rule that matched the centroid */
+  rule: z.string(),
+  /** training rows in the segment, and their share */
+  size: z.number().int(),
+  share: z.number(),
+  /** the centroid in feature units */
+  centroid: z.record(z.string(), z.number()),
+  /** extra per-segment numbers (e.g. the centroid's population percentiles) */
+  scores: z.record(z.string(), z.number()).default({}),
+});
+export const SegmentsSchema = z.object({
+  /** float [N, K] output: each row's distance to each centroid */
+  distances_output: z.string(),
+  /** the space distances are measured in */
+  distance: z.string(),
+  list: z.array(SegmentSchema),
+});
+export type Segments = z.infer<typeof SegmentsSchema>;
+
+/** A recommender's item vocabulary, by output index. */
+export const ItemsSchema = z.object({
+  /** int64 [N, M] output: recommended item indices, best first; -1 pads when fewer are recommended */
+  items_output: z.string(),
+  /** float [N, M] output: the score of each recommended item */
+  scores_output: z.string(),
+  vocabulary: z.array(z.object({ id: z.string(), label: z.string() })),
+});
+export type Items = z.infer<typeof ItemsSchema>;
+
+/** A regression's prediction interval, output by the graph as `lower_output` / `upper_output`. */
+export const IntervalSchema = z.object({
+  /** nominal coverage, e.g. 0.95 */
+  level: z.number().gt(0).lt(1),
+  method: z.string(),
+  /** what the regression predicts (e.g. "sales"): the presenter's `forecasted_<target>` */
+  target: z.string(),
+  lower_output: z.string(),
+  upper_output: z.string(),
+  /** measured numbers behind the interval (residual sd, degrees of freedom, validation coverage...) */
+  stats: z.record(z.string(), z.number()).default({}),
+});
+export type Interval = z.infer<typeof IntervalSchema>;
+
+/** A measurement of the model's algorithm on another (public) dataset, e.g. a recommender on MovieLens. */
+export const BenchmarkSchema = z.object({
+  dataset: z.string(),
+  protocol: z.string(),
+  /** how to re-run it */
+  command: z.string(),
+  measured_at: z.string(),
+  hyperparameters: z.record(z.string(), z.unknown()).default({}),
+  metrics: MetricsSchema,
+  /** named baselines measured the same way (or quoted reference numbers) */
+  baselines: z.record(z.string(), MetricsSchema).default({}),
+  notes: z.string().default(""),
+});
+export type Benchmark = z.infer<typeof BenchmarkSchema>;
+
+/**
+ * Ranked buckets on a binary model's positive-class probability (seed 002's buckets 1–5 and tiers
+ * A–E). Bucket b (1-based) holds scores with `cut_points[b − 2] ≤ score < cut_points[b − 1]`: bucket 1
+ * is below the first cut, the last bucket at or above the last one. See `scoreBucket`.
+ */
+export const ScoreBucketsSchema = z
+  .object({
+    /** how the cut points were chosen, e.g. "quintiles of the validation scores" */
+    method: z.string(),
+    /** ascending */
+    cut_points: z.array(z.number()).min(1),
+    /** label per bucket, bucket 1 first (so one more than the cut points), e.g. ["E", "D", "C", "B", "A"] */
+    tiers: z.array(z.string()).optional(),
+    /** what each tier means, by tier label */
+    tier_definitions: z.record(z.string(), z.string()).optional(),
+    /** observed positive rate per bucket on the rows the cut points came from, bucket 1 first */
+    positive_rate: z.array(z.number()).optional(),
+  })
+  .superRefine((b, ctx) => {
+    for (let i = 1; i < b.cut_points.length; i++) {
+      if (!(b.cut_points[i]! > b.cut_points[i - 1]!)) ctx.addIssue({ code: "custom", path: ["cut_points", i], message: "cut points must be strictly ascending" });
+    }
+    for (const key of ["tiers", "positive_rate"] as const) {
+      const length = b[key]?.length;
+      if (length !== undefined && length !== b.cut_points.length + 1) {
+        ctx.addIssue({ code: "custom", path: [key], message: `has ${length} entries for ${b.cut_points.length + 1} buckets` });
+      }
+    }
+  });
+export type ScoreBuckets = z.infer<typeof ScoreBucketsSchema>;
+
+/** The 1-based bucket of `score` and its tier (when the card names tiers). */
+export function scoreBucket(buckets: ScoreBuckets, score: number): { bucket: number; tier: string | undefined } {
+  let bucket = 1;
+  for (const cut of buckets.cut_points) if (score >= cut) bucket++;
+  return { bucket, tier: buckets.tiers?.[bucket - 1] };
+}
 
 export const ModelCardSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/),
@@ -102,5 +325,15 @@ export const ModelCardSchema = z.object({
   feature_importance: z.record(z.string(), z.number()).default({}),
   /** optional: lets serving compute per-prediction contributions (absent on cards written before it) */
   explainer: ExplainerSchema.optional(),
+  /** clustering: what each segment id (the score) means */
+  segments: SegmentsSchema.optional(),
+  /** recommendation: which item each output index is */
+  items: ItemsSchema.optional(),
+  /** regression: the prediction interval the graph outputs beside the value */
+  interval: IntervalSchema.optional(),
+  /** the algorithm measured elsewhere (benchmarks with published reference numbers) */
+  benchmarks: z.array(BenchmarkSchema).optional(),
+  /** binary classification: ranked buckets (and tiers) on the positive-class probability */
+  score_buckets: ScoreBucketsSchema.optional(),
 });
 export type ModelCard = z.infer<typeof ModelCardSchema>;

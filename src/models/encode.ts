@@ -7,7 +7,8 @@
  * a flat list of per-feature plans and allocates nothing but the output vector (and, only when there
  * is something to report, the warnings array or the errors object).
  */
-import type { FeatureSpec, ModelCard } from "./card.ts";
+import { DEFAULT_TEXT_MAX_LENGTH, type FeatureSpec, type ModelCard, type TextAnalyzer } from "./card.ts";
+import { compileAnalyzer, TextAnalyzerError, writeTfidf, type Analyzer } from "./text.ts";
 
 /** The parts of a card the encoder reads; a whole `ModelCard` fits. */
 export type EncodingCard = Pick<ModelCard, "features" | "encoding">;
@@ -49,7 +50,7 @@ const NO_WARNINGS: readonly string[] = Object.freeze([]);
 const YES = /^yes$/i;
 const NO = /^no$/i;
 
-const Kind = { Number: 0, Integer: 1, Boolean: 2, Category: 3 } as const;
+const Kind = { Number: 0, Integer: 1, Boolean: 2, Category: 3, Text: 4 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
 const KIND_BY_TYPE: Record<FeatureSpec["type"], Kind> = {
@@ -57,7 +58,16 @@ const KIND_BY_TYPE: Record<FeatureSpec["type"], Kind> = {
   integer: Kind.Integer,
   boolean: Kind.Boolean,
   category: Kind.Category,
+  text: Kind.Text,
 };
+
+/** A text feature, compiled: the analyzer, term → column and idf, and the length limit. */
+interface TextPlan {
+  analyzer: Analyzer;
+  columns: Map<string, { col: number; idf: number }>;
+  weighting: Pick<TextAnalyzer, "tf" | "norm">;
+  maxLength: number;
+}
 
 /** Everything about one feature that the hot path needs, precomputed. */
 interface FeaturePlan {
@@ -72,6 +82,10 @@ interface FeaturePlan {
   /** category → encoded column (-1 for a known category without a column of its own) */
   categoryCols: Map<string, number>;
   rejectUnknown: boolean;
+  /** a text feature's analyzer and vocabulary (its `term` columns); null for other kinds */
+  text: TextPlan | null;
+  /** a set-valued category feature (`multiple` in the card): multi-hot over its onehot columns */
+  multiple: boolean;
   /** value written for a missing optional number/integer/boolean feature */
   defaultValue: number;
   /** column set to 1 for a missing optional category feature; -1 writes nothing */
@@ -156,7 +170,19 @@ export function createEncoder(card: EncodingCard): Encoder {
           }
           break;
         }
+        case Kind.Text: {
+          const problem = encodeText(plan.text!, value, out, offset);
+          if (problem?.error) errors = addError(errors, plan.name, problem.error);
+          else if (problem?.warning) (warnings ??= []).push(`${plan.name}: ${problem.warning}`);
+          break;
+        }
         case Kind.Category: {
+          if (plan.multiple) {
+            const problem = encodeMultiple(plan, value, out, offset);
+            if (problem?.error) errors = addError(errors, plan.name, problem.error);
+            else if (problem?.warning) (warnings ??= []).push(problem.warning);
+            break;
+          }
           if (typeof value !== "string") {
             errors = addError(errors, plan.name, `must be a string, one of ${plan.allowedText}`);
             break;
@@ -270,6 +296,7 @@ export function coerceStringRow(card: FeaturesCard, row: Readonly<Record<string,
         else if (/^false$/i.test(text)) value = false;
         break;
       case "category":
+      case "text":
         break;
       case undefined:
         value = raw;
@@ -278,6 +305,46 @@ export function coerceStringRow(card: FeaturesCard, row: Readonly<Record<string,
     setOwn(out, key, value);
   }
   return out;
+}
+
+/** Most values a `multiple` category feature accepts in one request. */
+export const MAX_MULTIPLE_VALUES = 1000;
+
+/**
+ * Multi-hot encoding of a set-valued category feature: a JSON array of strings, or one string with
+ * the values separated by ";" (how a CSV cell carries a list). Duplicates count once. Unknown values
+ * are skipped with one warning (or rejected when the feature says so).
+ */
+function encodeMultiple(plan: FeaturePlan, value: unknown, out: Float32Array, offset: number): { error?: string; warning?: string } | undefined {
+  const values = typeof value === "string" ? value.split(";").map((v) => v.trim()).filter((v) => v !== "") : value;
+  if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) {
+    return { error: 'must be an array of strings (or one string of values separated by ";")' };
+  }
+  if (values.length > MAX_MULTIPLE_VALUES) return { error: `has ${values.length} values; at most ${MAX_MULTIPLE_VALUES} are accepted` };
+  const unknown: string[] = [];
+  for (const v of values as string[]) {
+    const col = plan.categoryCols.get(v);
+    if (col === undefined) unknown.push(v);
+    else if (col >= 0) out[offset + col] = 1;
+  }
+  if (unknown.length === 0) return undefined;
+  const shown = unknown.slice(0, 5).map((v) => JSON.stringify(v)).join(", ") + (unknown.length > 5 ? ", ..." : "");
+  if (plan.rejectUnknown) return { error: `${unknown.length} unknown value(s): ${shown}` };
+  return { warning: `${plan.name}: ${unknown.length} unknown value(s) ignored: ${shown}` };
+}
+
+/**
+ * TF-IDF of a text feature into its `term` columns (see text.ts). A non-string, a blank string or
+ * one longer than the feature's `max_length` is an error; a text none of whose terms is in the
+ * vocabulary encodes as all zeros with a warning (the model then scores its intercept alone).
+ */
+function encodeText(plan: TextPlan, value: unknown, out: Float32Array, offset: number): { error?: string; warning?: string } | undefined {
+  if (typeof value !== "string") return { error: "must be a string" };
+  if (value.length > plan.maxLength) return { error: `must be at most ${plan.maxLength} characters; got ${value.length}` };
+  if (value.trim() === "") return { error: "must not be empty" };
+  const found = writeTfidf(plan.analyzer.terms(value), plan.columns, plan.weighting, out, offset);
+  if (found === 0) return { warning: "no word of the text is in the model's vocabulary; scored as a text without known words" };
+  return undefined;
 }
 
 function toBoolean(value: unknown): boolean | undefined {
@@ -308,6 +375,22 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
   for (const f of card.features) {
     if (plans.has(f.name)) throw new CardEncodingError(`feature "${f.name}" is declared twice`);
     const kind = KIND_BY_TYPE[f.type];
+    if (f.multiple && kind !== Kind.Category) throw new CardEncodingError(`feature "${f.name}": only category features can be multiple`);
+    let text: TextPlan | null = null;
+    if (kind === Kind.Text) {
+      if (!f.analyzer) throw new CardEncodingError(`text feature "${f.name}" has no analyzer`);
+      try {
+        text = {
+          analyzer: compileAnalyzer(f.analyzer),
+          columns: new Map(),
+          weighting: { tf: f.analyzer.tf, norm: f.analyzer.norm },
+          maxLength: f.max_length ?? DEFAULT_TEXT_MAX_LENGTH,
+        };
+      } catch (cause) {
+        if (cause instanceof TextAnalyzerError) throw new CardEncodingError(`text feature "${f.name}": ${cause.message}`, { cause });
+        throw cause;
+      }
+    }
     if (kind === Kind.Category && (!f.categories || f.categories.length === 0)) {
       throw new CardEncodingError(`category feature "${f.name}" lists no categories`);
     }
@@ -325,6 +408,8 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
       outOfRange: f.out_of_range,
       categoryCols,
       rejectUnknown: f.unknown_category === "reject",
+      multiple: f.multiple === true,
+      text,
       defaultValue: 0,
       defaultCol: -1,
       intervalText: `[${f.min ?? "-inf"}, ${f.max ?? "inf"}]`,
@@ -336,8 +421,14 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
   card.encoding.columns.forEach((column, index) => {
     const plan = plans.get(column.feature);
     if (!plan) throw new CardEncodingError(`encoding column ${index} names unknown feature "${column.feature}"`);
-    if (column.kind === "numeric") {
-      if (plan.kind === Kind.Category) {
+    if (column.kind === "term") {
+      if (plan.kind !== Kind.Text) {
+        throw new CardEncodingError(`encoding column ${index}: term column for non-text feature "${plan.name}"`);
+      }
+      if (plan.text!.columns.has(column.term)) throw new CardEncodingError(`feature "${plan.name}" encodes term "${column.term}" twice`);
+      plan.text!.columns.set(column.term, { col: index, idf: column.idf });
+    } else if (column.kind === "numeric") {
+      if (plan.kind === Kind.Category || plan.kind === Kind.Text) {
         throw new CardEncodingError(`encoding column ${index}: category feature "${plan.name}" needs onehot columns`);
       }
       if (plan.numericCol >= 0) throw new CardEncodingError(`feature "${plan.name}" has two numeric columns`);
@@ -357,7 +448,7 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
 
   for (const f of card.features) {
     const plan = plans.get(f.name)!;
-    if (f.required) continue;
+    if (f.required || plan.kind === Kind.Text) continue; // a missing optional text: all its columns 0
     const fallback = f.default;
     if (plan.kind === Kind.Category) {
       if (fallback === undefined) continue; // missing → unknown (all zeros)

@@ -1,4 +1,5 @@
-import type { ModelCard } from "./card.ts";
+import type { ModelCard, TreeArrays } from "./card.ts";
+import { createTreeShap, type ShapTree } from "./tree-shap.ts";
 
 /** Per-feature contributions to one prediction's raw score (logit or value), largest |value| first. */
 export type Contributions = Array<{ feature: string; contribution: number }>;
@@ -25,5 +26,28 @@ export function createExplainer(card: ModelCard): ((flat: Float32Array, offset: 
           .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
       };
     }
+    case "tree": {
+      // exact TreeSHAP per encoding column, summed per feature; compiled once per loaded card
+      const width = card.encoding.columns.length;
+      const shap = createTreeShap(explainer.trees.map(shapTree), width);
+      const features = [...new Set(card.encoding.columns.map((c) => c.feature))];
+      const featureIndex = card.encoding.columns.map((c) => features.indexOf(c.feature));
+      const phi = new Float64Array(width);
+      return (flat, offset) => {
+        phi.fill(0);
+        shap.explainRow(flat, offset, phi);
+        const sums = new Float64Array(features.length);
+        for (let j = 0; j < width; j++) sums[featureIndex[j]!]! += phi[j]!;
+        return features
+          .map((feature, i) => ({ feature, contribution: sums[i]! }))
+          .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+      };
+    }
   }
+}
+
+/** A card tree in the form `createTreeShap` reads. */
+export function shapTree(tree: TreeArrays): ShapTree {
+  const { missing_left, ...rest } = tree;
+  return missing_left ? { ...rest, missingLeft: missing_left } : rest;
 }

@@ -1,11 +1,12 @@
 export { ModelCardSchema, FeatureSpecSchema } from "./card.ts";
 export { coerceStringRow, createEncoder, encodeBatch } from "./encode.ts";
 export { createExplainer } from "./explain.ts";
-export { loadOnnxSession, runBatch } from "./onnx-runtime.ts";
+export { loadOnnxSession, runBatch, runBatchOutputs, scoreWithOutputs } from "./onnx-runtime.ts";
 export { churnRiskLevel, presentPrediction } from "./presenters.ts";
 export { compareVersions, ModelLoadError, ModelRegistry } from "./registry.ts";
 export type { FeatureSpec, ModelCard } from "./card.ts";
 export type { EncodeResult, Encoder } from "./encode.ts";
 export type { Contributions } from "./explain.ts";
+export type { BatchOutputs, RowOutputs } from "./onnx-runtime.ts";
 export type { PredictionOutput, RiskLevel } from "./presenters.ts";
 export type { LoadedModel } from "./registry.ts";

@@ -1,11 +1,16 @@
+import type { ModelCard } from "./card.ts";
 import type { Contributions } from "./explain.ts";
+import type { RowOutputs } from "./onnx-runtime.ts";
 import type { LoadedModel } from "./registry.ts";
 
 /** What every prediction stores and returns, whatever the model. */
 export interface PredictionOutput {
-  /** positive-class probability, or the regression value */
+  /**
+   * positive-class probability, the regression value, the segment id of a clustering, or the
+   * best recommended item's score
+   */
   score: number;
-  /** 0/1 for binary classifiers (score ≥ the card's threshold), null otherwise */
+  /** 0/1 for binary classifiers (score ≥ the card's threshold), the segment id for clustering, null otherwise */
   label: number | null;
   /** probability of the predicted class for classifiers; null for regressors */
   confidence: number | null;
@@ -27,10 +32,20 @@ export function churnRiskLevel(probability: number): RiskLevel {
 const TOP_CONTRIBUTIONS = 5;
 const KEY_FACTORS = 3;
 
-export function presentPrediction(model: LoadedModel, score: number, contributions: Contributions | null): PredictionOutput {
+/**
+ * A scored row as every caller sees it. `outputs` (from `scoreWithOutputs`) carries the graph's other
+ * outputs for models whose details need them: a clustering's distances, a recommender's items, a
+ * regression's interval; without them those details are left out.
+ */
+export function presentPrediction(
+  model: LoadedModel,
+  score: number,
+  contributions: Contributions | null,
+  outputs?: RowOutputs,
+): PredictionOutput {
   const isBinary = model.card.task === "binary_classification";
   const threshold = model.card.threshold ?? 0.5;
-  const label = isBinary ? (score >= threshold ? 1 : 0) : null;
+  const label = isBinary ? (score >= threshold ? 1 : 0) : model.card.task === "clustering" ? Math.round(score) : null;
   const confidence = isBinary ? (label === 1 ? score : 1 - score) : null;
   const top = contributions?.slice(0, TOP_CONTRIBUTIONS) ?? null;
   const rounded = round(score, 6);
@@ -45,6 +60,7 @@ export function presentPrediction(model: LoadedModel, score: number, contributio
       retention_score: round((1 - score) * 100, 1),
     });
   }
+  if (outputs) Object.assign(details, outputDetails(model.card, score, outputs));
   return {
     score: rounded,
     label,
@@ -52,6 +68,44 @@ export function presentPrediction(model: LoadedModel, score: number, contributio
     contributions: top?.map((c) => ({ feature: c.feature, contribution: round(c.contribution, 6) })) ?? null,
     details,
   };
+}
+
+/** Details built from the graph's extra outputs, by what the card says they are. */
+function outputDetails(card: ModelCard, score: number, outputs: RowOutputs): Record<string, unknown> {
+  if (card.task === "clustering" && card.segments) {
+    const { list, distances_output } = card.segments;
+    const id = Math.round(score);
+    const segment = list.find((s) => s.id === id);
+    const distances = outputs[distances_output] ?? [];
+    return {
+      segment_id: id,
+      segment: segment?.name ?? `segment ${id}`,
+      description: segment?.description ?? "",
+      distances: Object.fromEntries(list.map((s) => [s.name, round(distances[s.id] ?? NaN, 4)])),
+    };
+  }
+  if (card.task === "recommendation" && card.items) {
+    const { vocabulary, items_output, scores_output } = card.items;
+    const items = outputs[items_output] ?? [];
+    const scores = outputs[scores_output] ?? [];
+    const recommendations: Array<{ rank: number; product_id: string; description: string; score: number }> = [];
+    items.forEach((index, k) => {
+      const item = index >= 0 ? vocabulary[index] : undefined;
+      if (item && scores[k]! >= 0) recommendations.push({ rank: recommendations.length + 1, product_id: item.id, description: item.label, score: round(scores[k]!, 6) });
+    });
+    return { recommendations };
+  }
+  if (card.task === "regression" && card.interval) {
+    const { target, level, lower_output, upper_output } = card.interval;
+    const lower = outputs[lower_output]?.[0];
+    const upper = outputs[upper_output]?.[0];
+    if (lower === undefined || upper === undefined) return {};
+    return {
+      [`forecasted_${target}`]: round(score, 4),
+      confidence_interval: { lower: round(lower, 4), upper: round(upper, 4), level },
+    };
+  }
+  return {};
 }
 
 function round(value: number, digits: number): number {

@@ -39,6 +39,9 @@ export function describeFeatures(declared: readonly DeclaredFeature[], rows: rea
   return draftFeatureSpecs(declared).map((spec) => {
     const values = rows.map((r) => (Object.hasOwn(r, spec.name) ? r[spec.name] : undefined));
     switch (spec.type) {
+      case "text":
+        // nothing to measure per value: a text feature's vocabulary is fitted by its trainer (text.ts)
+        return spec;
       case "number":
       case "integer": {
         const numbers = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v)).sort((a, b) => a - b);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { ModelCardSchema } from "../../src/models/card.ts";
+import { ModelCardSchema, type LinearExplainer, type ModelCard } from "../../src/models/card.ts";
 import { createEncoder, encodeBatch } from "../../src/models/encode.ts";
 import { loadOnnxSession, OnnxModelError, runBatch } from "../../src/models/onnx-runtime.ts";
 import { MODEL_FILE, readCard, readParity } from "../../src/training/artifacts.ts";
@@ -32,6 +32,13 @@ function fixture(n: number, seed: number): LabelledRows {
   return { rows, labels, origin: (i) => `fixture:${i + 2}` };
 }
 
+/** The card's explainer, which a logistic-regression card must have in its linear form. */
+function linearExplainer(card: ModelCard): LinearExplainer {
+  const explainer = card.explainer;
+  assert.equal(explainer?.kind, "linear");
+  return explainer as LinearExplainer;
+}
+
 const SPEC: BinaryLinearSpec = {
   name: "fixture_model",
   version: "0.0.1",
@@ -59,7 +66,7 @@ describe("ONNX export parity with the trainer", () => {
     const card = ModelCardSchema.parse(trained.card);
     assert.equal(card.training.split.train_rows + card.training.split.validation_rows, 800);
     assert.equal(card.encoding.columns.length, 3 + 3 + 2); // amount, visits, member + tier ×3 + channel ×2
-    assert.equal(card.explainer?.coefficients.length, 8);
+    assert.equal(linearExplainer(card).coefficients.length, 8);
     assert.ok(card.metrics.validation["auc"]! > 0.65, `AUC ${card.metrics.validation["auc"]}`);
     assert.equal(card.threshold, card.metrics.validation["threshold"]);
     assert.deepEqual(Object.keys(card.feature_importance).sort(), ["amount", "channel", "member", "tier", "visits"]);
@@ -90,7 +97,7 @@ describe("ONNX export parity with the trainer", () => {
 
   it("explainer contributions add up to the model's logit", async () => {
     const { card, parity } = trained;
-    const explainer = card.explainer!;
+    const explainer = linearExplainer(card);
     const encoder = createEncoder(card);
     for (const row of parity.rows.slice(0, 10)) {
       const encoded = encoder(row.features);
@@ -151,7 +158,7 @@ describe("shipped models/churn_telco/1.0.0", () => {
 
   it("has the card the API relies on", async () => {
     const card = await readCard(dir);
-    assert.equal(card.encoding.columns.length, card.explainer?.coefficients.length);
+    assert.equal(card.encoding.columns.length, linearExplainer(card).coefficients.length);
     assert.deepEqual(card.features.filter((f) => f.required).map((f) => f.name), ["tenure", "monthly_charges", "contract_type"]);
     assert.equal(card.features.length, 19);
     assert.ok(card.metrics.validation["auc"]! >= 0.84, `validation AUC ${card.metrics.validation["auc"]}`);

@@ -1,0 +1,234 @@
+/**
+ * Exact TreeSHAP for tree ensembles: the path-dependent algorithm of Lundberg, Erion & Lee,
+ * "Consistent Individualized Feature Attribution for Tree Ensembles" (2018), Algorithm 2, which
+ * gives in O(leaves × depth²) per tree the Shapley values of the game
+ * v(S) = E[f(x) | x_S], where the expectation over the features outside S follows each node's
+ * training cover (the share of training rows that went each way).
+ *
+ * Used by serving (per-prediction contributions, `explain.ts`) and by training (global importance),
+ * so both read trees in this one form. Properties the tests check: Σ φ + `expectedValue` equals
+ * the raw score, and φ equals brute-force Shapley values of v on small ensembles.
+ */
+
+/**
+ * One tree in flat arrays; node 0 is the root, children come after their parent, `feature[i] < 0`
+ * marks a leaf. A row goes left when `x[feature] <= threshold` (float32 values), or when it is NaN
+ * and `missingLeft[i]` is 1.
+ */
+export interface ShapTree {
+  feature: ArrayLike<number>;
+  threshold: ArrayLike<number>;
+  left: ArrayLike<number>;
+  right: ArrayLike<number>;
+  /** leaf values (ignored at internal nodes) */
+  value: ArrayLike<number>;
+  /** training rows through each node; a parent's cover is the sum of its children's */
+  cover: ArrayLike<number>;
+  missingLeft?: ArrayLike<number>;
+}
+
+interface CompiledTree {
+  feature: Int32Array;
+  threshold: Float32Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+  cover: Float64Array;
+  missingLeft: Uint8Array;
+  depth: number;
+}
+
+export interface TreeShapExplainer {
+  /** number of encoded columns (φ has one entry per column) */
+  readonly columns: number;
+  /** Σ over trees of the cover-weighted mean leaf value (without any base score) */
+  readonly expectedValue: number;
+  /** Adds each column's Shapley value for the row at `x[offset, offset + columns)` into `phi`. */
+  explainRow(x: ArrayLike<number>, offset: number, phi: Float64Array): void;
+  /** Σ over trees of the leaf values the row reaches (without any base score). */
+  rawScore(x: ArrayLike<number>, offset: number): number;
+}
+
+/** Checks and compiles trees; throws RangeError on a malformed tree (bad child, column or cover). */
+export function createTreeShap(trees: readonly ShapTree[], columns: number): TreeShapExplainer {
+  const compiled = trees.map((t, i) => compile(t, i, columns));
+  const maxDepth = compiled.reduce((m, t) => Math.max(m, t.depth), 0);
+  // path storage for every recursion level: Σ_{d=0}^{maxDepth+1} (d + 1) elements
+  const size = ((maxDepth + 2) * (maxDepth + 3)) / 2;
+  const pathFeature = new Int32Array(size);
+  const pathZero = new Float64Array(size);
+  const pathOne = new Float64Array(size);
+  const pathWeight = new Float64Array(size);
+  let expectedValue = 0;
+  for (const t of compiled) {
+    let sum = 0;
+    for (let i = 0; i < t.feature.length; i++) if (t.feature[i]! < 0) sum += t.value[i]! * t.cover[i]!;
+    expectedValue += sum / t.cover[0]!;
+  }
+
+  function extend(at: number, depth: number, zero: number, one: number, feature: number): void {
+    pathFeature[at + depth] = feature;
+    pathZero[at + depth] = zero;
+    pathOne[at + depth] = one;
+    pathWeight[at + depth] = depth === 0 ? 1 : 0;
+    for (let i = depth - 1; i >= 0; i--) {
+      pathWeight[at + i + 1]! += (one * pathWeight[at + i]! * (i + 1)) / (depth + 1);
+      pathWeight[at + i] = (zero * pathWeight[at + i]! * (depth - i)) / (depth + 1);
+    }
+  }
+
+  function unwind(at: number, depth: number, index: number): void {
+    const one = pathOne[at + index]!;
+    const zero = pathZero[at + index]!;
+    let next = pathWeight[at + depth]!;
+    for (let i = depth - 1; i >= 0; i--) {
+      if (one !== 0) {
+        const tmp = pathWeight[at + i]!;
+        pathWeight[at + i] = (next * (depth + 1)) / ((i + 1) * one);
+        next = tmp - (pathWeight[at + i]! * zero * (depth - i)) / (depth + 1);
+      } else {
+        pathWeight[at + i] = (pathWeight[at + i]! * (depth + 1)) / (zero * (depth - i));
+      }
+    }
+    for (let i = index; i < depth; i++) {
+      pathFeature[at + i] = pathFeature[at + i + 1]!;
+      pathZero[at + i] = pathZero[at + i + 1]!;
+      pathOne[at + i] = pathOne[at + i + 1]!;
+    }
+  }
+
+  /** Σ of the path weights with element `index` unwound, without changing the path. */
+  function unwoundSum(at: number, depth: number, index: number): number {
+    const one = pathOne[at + index]!;
+    const zero = pathZero[at + index]!;
+    let next = pathWeight[at + depth]!;
+    let total = 0;
+    if (one !== 0) {
+      for (let i = depth - 1; i >= 0; i--) {
+        const tmp = next / ((i + 1) * one);
+        total += tmp;
+        next = pathWeight[at + i]! - tmp * zero * (depth - i);
+      }
+    } else {
+      for (let i = depth - 1; i >= 0; i--) total += pathWeight[at + i]! / (zero * (depth - i));
+    }
+    return total * (depth + 1);
+  }
+
+  let tree: CompiledTree = compiled[0]!;
+  let row: ArrayLike<number> = [];
+  let rowOffset = 0;
+  let out: Float64Array = new Float64Array(0);
+
+  function recurse(node: number, parentAt: number, depth: number, zero: number, one: number, feature: number): void {
+    const at = parentAt + depth + 1;
+    // this level's path starts as a copy of the parent's
+    for (let i = 0; i < depth; i++) {
+      pathFeature[at + i] = pathFeature[parentAt + i]!;
+      pathZero[at + i] = pathZero[parentAt + i]!;
+      pathOne[at + i] = pathOne[parentAt + i]!;
+      pathWeight[at + i] = pathWeight[parentAt + i]!;
+    }
+    extend(at, depth, zero, one, feature);
+    const split = tree.feature[node]!;
+    if (split < 0) {
+      const leaf = tree.value[node]!;
+      for (let i = 1; i <= depth; i++) {
+        const w = unwoundSum(at, depth, i);
+        out[pathFeature[at + i]!]! += w * (pathOne[at + i]! - pathZero[at + i]!) * leaf;
+      }
+      return;
+    }
+    const v = row[rowOffset + split]!;
+    const goesLeft = v <= tree.threshold[node]! || (v !== v && tree.missingLeft[node] === 1);
+    const hot = goesLeft ? tree.left[node]! : tree.right[node]!;
+    const cold = goesLeft ? tree.right[node]! : tree.left[node]!;
+    const cover = tree.cover[node]!;
+    let incomingZero = 1;
+    let incomingOne = 1;
+    let d = depth;
+    // a feature already on the path is undone, then redone with this node's fractions
+    let index = 0;
+    while (index <= d && pathFeature[at + index] !== split) index++;
+    if (index <= d) {
+      incomingZero = pathZero[at + index]!;
+      incomingOne = pathOne[at + index]!;
+      unwind(at, d, index);
+      d -= 1;
+    }
+    recurse(hot, at, d + 1, (tree.cover[hot]! / cover) * incomingZero, incomingOne, split);
+    recurse(cold, at, d + 1, (tree.cover[cold]! / cover) * incomingZero, 0, split);
+  }
+
+  return {
+    columns,
+    expectedValue,
+    explainRow(x, offset, phi) {
+      if (phi.length < columns) throw new RangeError(`explainRow: phi has ${phi.length} entries for ${columns} columns`);
+      row = x;
+      rowOffset = offset;
+      out = phi;
+      for (const t of compiled) {
+        tree = t;
+        // the root's parent path is a dummy element at slot 0, with no feature
+        recurse(0, -1, 0, 1, 1, -1);
+      }
+      row = [];
+      out = new Float64Array(0);
+    },
+    rawScore(x, offset) {
+      let sum = 0;
+      for (const t of compiled) {
+        let node = 0;
+        for (let f = t.feature[0]!; f >= 0; f = t.feature[node]!) {
+          const v = x[offset + f]!;
+          node = v <= t.threshold[node]! || (v !== v && t.missingLeft[node] === 1) ? t.left[node]! : t.right[node]!;
+        }
+        sum += t.value[node]!;
+      }
+      return sum;
+    },
+  };
+}
+
+function compile(t: ShapTree, index: number, columns: number): CompiledTree {
+  const n = t.feature.length;
+  const where = `tree ${index}`;
+  if (n === 0) throw new RangeError(`${where}: no nodes`);
+  for (const [name, a] of [["threshold", t.threshold], ["left", t.left], ["right", t.right], ["value", t.value], ["cover", t.cover]] as const) {
+    if (a.length !== n) throw new RangeError(`${where}: ${name} has ${a.length} entries for ${n} nodes`);
+  }
+  if (t.missingLeft && t.missingLeft.length !== n) throw new RangeError(`${where}: missing_left has ${t.missingLeft.length} entries for ${n} nodes`);
+  const depth = new Int32Array(n);
+  const reached = new Uint8Array(n);
+  reached[0] = 1;
+  let maxDepth = 0;
+  for (let i = 0; i < n; i++) {
+    if (!reached[i]) throw new RangeError(`${where}: node ${i} is not reached from the root (children must follow their parent)`);
+    const f = t.feature[i]!;
+    if (!(t.cover[i]! > 0)) throw new RangeError(`${where}: node ${i} has cover ${t.cover[i]}`);
+    if (f < 0) {
+      if (!Number.isFinite(t.value[i]!)) throw new RangeError(`${where}: leaf ${i} has value ${t.value[i]}`);
+      continue;
+    }
+    if (!Number.isInteger(f) || f >= columns) throw new RangeError(`${where}: node ${i} tests column ${f}; the model has ${columns}`);
+    for (const c of [t.left[i]!, t.right[i]!]) {
+      if (!Number.isInteger(c) || c <= i || c >= n || reached[c]) throw new RangeError(`${where}: node ${i} has an invalid child ${c}`);
+      reached[c] = 1;
+      depth[c] = depth[i]! + 1;
+      if (depth[c]! > maxDepth) maxDepth = depth[c]!;
+    }
+  }
+  return {
+    feature: Int32Array.from(t.feature),
+    // float32 thresholds: the same comparison as onnxruntime even if the card spells them shorter
+    threshold: Float32Array.from(t.threshold),
+    left: Int32Array.from(t.left),
+    right: Int32Array.from(t.right),
+    // leaf values are float32 too (what the ONNX file stores)
+    value: Float64Array.from(t.value, Math.fround),
+    cover: Float64Array.from(t.cover),
+    missingLeft: t.missingLeft ? Uint8Array.from(t.missingLeft) : new Uint8Array(n),
+    depth: maxDepth,
+  };
+}

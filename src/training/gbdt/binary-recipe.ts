@@ -1,0 +1,417 @@
+/**
+ * The whole recipe for a binary gradient-boosted-trees model, shared by every dataset that wants one:
+ *
+ *   seeded stratified split (train / validation) → feature ranges and defaults from the training rows
+ *   → the serving encoder (one-hot categories; the trees split on the encoded float32 vector)
+ *   → for each parameter set of a small grid: K-fold cross-fitted boosting on the training rows
+ *     (member k fits the other folds and early-stops on fold k; the model averages the members);
+ *     the set with the best out-of-fold AUC (or log loss) wins
+ *   → threshold by validation F1 → metrics, TreeSHAP importances and the tree explainer
+ *   → ONNX TreeEnsembleClassifier, checked against onnxruntime on every validation row
+ *   → card and parity rows.
+ *
+ * The validation rows never fit, stop or choose a model: they only set the threshold and measure.
+ */
+import { ModelCardSchema, type ModelCard, type TreeArrays } from "../../models/card.ts";
+import { coerceStringRow, createEncoder, type Encoder } from "../../models/encode.ts";
+import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
+import { createTreeShap } from "../../models/tree-shap.ts";
+import { buildEncoding, describeFeatures, draftFeatureSpecs, type DeclaredFeature } from "../features.ts";
+import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
+import { stratifiedSplit } from "../split.ts";
+import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
+import { exportTreeClassifier } from "../tree-onnx-export.ts";
+import { sigmoid, type GbdtData, type GbdtParams } from "./booster.ts";
+import { fitCrossFitted, type CrossFitResult } from "./cross-fit.ts";
+import { predict, treeDepth, type Tree, type TreeEnsemble } from "./tree.ts";
+
+export interface BinaryGbdtSpec {
+  name: string;
+  version: string;
+  displayName: string;
+  description: string;
+  features: DeclaredFeature[];
+  /** names of label 0 and label 1 */
+  classLabels: [string, string];
+  inputName?: string;
+  outputName?: string;
+  /** parameters shared by every grid entry (objective is always binary log loss) */
+  params: Partial<GbdtParams>;
+  /** the parameter sets tried, each merged over `params`; ties go to the earlier entry */
+  grid: Partial<GbdtParams>[];
+  /** how the grid winner is chosen, on the out-of-fold scores of the training rows */
+  selectBy?: "auc" | "log_loss";
+  split: { validationFraction: number; seed: number };
+  /** cross-fitting: number of folds (members) and the fold assignment's seed */
+  crossFit: { folds: number; seed: number };
+  training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
+  /** validation rows written to parity.json */
+  parityRows?: number;
+}
+
+export interface TrainOptions {
+  log?: (line: string) => void;
+  now?: Date;
+}
+
+/** Largest allowed |onnxruntime − trainer| per probability, in parity.json and at training. */
+export const PARITY_TOLERANCE = 1e-5;
+
+const round = (x: number, decimals = 6): number => Number(x.toFixed(decimals));
+
+export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, options: TrainOptions = {}): Promise<TrainedModel> {
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const inputName = spec.inputName ?? "features";
+  const outputName = spec.outputName ?? "probabilities";
+  if (data.rows.length !== data.labels.length) throw new TrainingError(`${data.rows.length} rows but ${data.labels.length} labels`);
+  if (spec.grid.length === 0) throw new TrainingError(`${spec.name}: empty parameter grid`);
+
+  const split = stratifiedSplit(data.labels, spec.split.validationFraction, spec.split.seed);
+  log(`${spec.name}: ${data.rows.length} rows → ${split.train.length} train / ${split.validation.length} validation (seed ${spec.split.seed})`);
+
+  const draft = { features: draftFeatureSpecs(spec.features) };
+  const typed = data.rows.map((row) => coerceStringRow(draft, row));
+  let features;
+  try {
+    features = describeFeatures(spec.features, split.train.map((i) => typed[i]!));
+  } catch (cause) {
+    throw new TrainingError(`${spec.name}: ${(cause as Error).message}`, { cause });
+  }
+  const encoding = buildEncoding(features, inputName);
+  const encoder = createEncoder({ features, encoding });
+  const width = encoder.width;
+
+  const trainX = encodeRows(encoder, typed, split.train, data, "training", true);
+  const validationX = encodeRows(encoder, typed, split.validation, data, "validation", false);
+  const trainY = pick(data.labels, split.train);
+  const validationY = pick(data.labels, split.validation);
+  log(`${spec.name}: encoded ${width} columns; ${validationX.warnings} validation values clipped or unknown`);
+
+  const trainData: GbdtData = { x: trainX.x, rows: split.train.length, cols: width, y: trainY };
+  const validationData: GbdtData = { x: validationX.x, rows: split.validation.length, cols: width, y: validationY };
+
+  const selectBy = spec.selectBy ?? "auc";
+  const { folds } = spec.crossFit;
+  const tried: Record<string, unknown>[] = [];
+  let best: { fit: CrossFitResult; score: number; index: number; oof: BinaryMetrics } | undefined;
+  spec.grid.forEach((entry, index) => {
+    const t0 = performance.now();
+    const fit = fitCrossFitted(trainData, { ...spec.params, ...entry, objective: "binary_logloss" }, folds, spec.crossFit.seed);
+    const oof = binaryMetrics(trainY, Array.from(fit.outOfFold, sigmoid), 0.5);
+    const score = selectBy === "auc" ? oof.auc : -oof.log_loss;
+    const trees = fit.members.map((m) => m.bestRounds);
+    tried.push({ ...snakeCase(entry), member_trees: trees, out_of_fold_auc: round(oof.auc), out_of_fold_log_loss: round(oof.log_loss) });
+    log(
+      `${spec.name}: grid ${index + 1}/${spec.grid.length} ${JSON.stringify(entry)}: ${folds} members of ${trees.join("/")} trees, ` +
+        `out-of-fold AUC ${oof.auc.toFixed(4)}, log loss ${oof.log_loss.toFixed(4)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    if (!best || score > best.score) best = { fit, score, index, oof };
+  });
+  const chosen = best!;
+  const { fit } = chosen;
+  const model = fit.model;
+  const validationP = predict(model, validationData.x, validationData.rows);
+
+  const { threshold } = bestF1Threshold(validationY, validationP);
+  const metrics = binaryMetrics(validationY, validationP, threshold);
+  const trainAuc = rocAuc(trainY, predict(model, trainData.x, trainData.rows));
+  const prior = mean(trainY);
+  const baseline = binaryMetrics(validationY, new Float64Array(validationY.length).fill(prior), 0.5);
+  log(`${spec.name}: chose grid entry ${chosen.index + 1}; validation AUC ${metrics.auc.toFixed(4)}, F1 ${metrics.f1.toFixed(4)} at threshold ${threshold.toFixed(4)}`);
+
+  // explanations: exact TreeSHAP per validation row, summed per feature
+  const shap = createTreeShap(model.trees, width);
+  const baseValue = model.baseScore + shap.expectedValue;
+  const names = features.map((f) => f.name);
+  const importance = shapImportance(shap, validationData, encoding.columns.map((c) => names.indexOf(c.feature)), names);
+
+  const onnx = exportTreeClassifier({
+    model,
+    inputName,
+    outputName,
+    graphName: spec.name,
+    docString: `${spec.displayName} ${spec.version}: gradient-boosted trees (${model.trees.length}); column 1 of "${outputName}" is P(${spec.classLabels[1]})`,
+    metadata: { model: spec.name, version: spec.version },
+  });
+  const runtime = await runtimeParity(onnx, { encoding, outputs: { score_output: outputName, probability_index: 1 } }, validationData, validationP, threshold);
+  log(`${spec.name}: onnxruntime on ${validationData.rows} validation rows: max |Δp| ${runtime.worst.toExponential(2)}, ${runtime.flipped} decisions differ`);
+  if (runtime.worst > PARITY_TOLERANCE) {
+    throw new TrainingError(`${spec.name}: onnxruntime differs from the trainer by ${runtime.worst} (> ${PARITY_TOLERANCE}) on validation rows`);
+  }
+
+  const p = fit.members[0]!.params;
+  const depths = model.trees.map(treeDepth);
+  const card: ModelCard = ModelCardSchema.parse({
+    name: spec.name,
+    version: spec.version,
+    display_name: spec.displayName,
+    description: spec.description,
+    task: "binary_classification",
+    algorithm: "gradient_boosted_trees",
+    created_at: (options.now ?? new Date()).toISOString(),
+    features,
+    encoding,
+    outputs: { score_output: outputName, probability_index: 1, labels: spec.classLabels },
+    threshold,
+    training: {
+      dataset: spec.training.dataset,
+      source: spec.training.source,
+      files: spec.training.files,
+      rows: data.rows.length,
+      synthetic: spec.training.synthetic,
+      split: {
+        method: `stratified by label, ${Math.round(spec.split.validationFraction * 100)}% validation, mulberry32 shuffle`,
+        train_rows: split.train.length,
+        validation_rows: split.validation.length,
+        seed: spec.split.seed,
+      },
+      hyperparameters: {
+        objective: "binary log loss (second-order boosting), raw score = log-odds",
+        n_trees: model.trees.length,
+        member_trees: fit.members.map((m) => m.bestRounds),
+        rounds_run: fit.members.map((m) => m.roundsRun),
+        max_trees: p.maxTrees,
+        learning_rate: p.learningRate,
+        max_depth: p.maxDepth,
+        max_leaves: p.maxLeaves,
+        deepest_leaf: Math.max(0, ...depths),
+        min_child_weight: p.minChildWeight,
+        min_samples_leaf: p.minSamplesLeaf,
+        l2: p.l2,
+        min_split_gain: p.minSplitGain,
+        subsample: p.subsample,
+        colsample: p.colsample,
+        max_bins: p.maxBins,
+        seed: `${fit.members.map((m) => m.params.seed).join(", ")} (one per member)`,
+        base_score: model.baseScore,
+        cross_fit: {
+          folds,
+          fold_seed: spec.crossFit.seed,
+          method: "stratified K-fold of the training rows; member k fits the other folds, early-stops on fold k; model = mean of members' raw scores (leaf values ÷ K)",
+          out_of_fold_auc: round(chosen.oof.auc),
+          out_of_fold_log_loss: round(chosen.oof.log_loss),
+        },
+        early_stopping: {
+          metric: "log loss on the member's held-out fold",
+          rounds: p.earlyStoppingRounds,
+          best_log_loss_by_member: fit.members.map((m) => round(m.bestValidationLoss)),
+        },
+        grid: tried,
+        selection: `parameter set by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"} on the training rows (ties → earlier entry); threshold by validation F1`,
+        validation_fraction: spec.split.validationFraction,
+        binning: `quantile bins per encoded column (≤ ${p.maxBins - 1} value bins + 1 missing), float32 thresholds, x ≤ threshold goes left`,
+        one_hot: "full one-hot per category; unknown or missing-without-default category → all its columns 0",
+        implementation: "Tidecast's own histogram GBDT (src/training/gbdt), float64 gradients, float32 leaf values",
+      },
+      notes: [
+        spec.training.notes,
+        `${folds} cross-fitted members on the ${split.train.length} training rows (out-of-fold AUC ${chosen.oof.auc.toFixed(4)}); the parameter set was chosen among ${spec.grid.length} by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"}. The ${split.validation.length} validation rows chose only the threshold (so F1, precision, recall and accuracy are slightly optimistic) and measured everything else untouched.`,
+        `Training-rows AUC of the shipped ensemble ${trainAuc.toFixed(4)} (each row was seen by ${folds - 1} of the ${folds} members).`,
+        `onnxruntime reproduces the trainer on all ${validationData.rows} validation rows within ${runtime.worst.toExponential(1)} (${runtime.flipped} thresholded decisions differ).`,
+        `Validation rows with a clipped or unknown value: ${validationX.rowsWithWarnings}.`,
+        "Feature importance is the mean |TreeSHAP| contribution (log-odds) per feature over the validation rows.",
+      ]
+        .filter((s) => s !== "")
+        .join(" "),
+    },
+    metrics: { validation: roundMetrics(metrics), baseline: roundMetrics(baseline) },
+    feature_importance: importance,
+    explainer: {
+      kind: "tree",
+      link: "logit",
+      base_score: model.baseScore,
+      base_value: baseValue,
+      trees: model.trees.map(cardTree),
+    },
+  });
+
+  const parity = parityFile(spec, typed, split.validation, validationP, encoder, model);
+  log(`${spec.name}: trained in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { card, onnx, parity };
+}
+
+/**
+ * Shortest decimal spelling that reads back (through Math.fround) as the same float32, so cards
+ * store "0.5" and "29.475" rather than their 17-digit float64 expansions.
+ */
+export function float32Text(v: number): number {
+  if (!Number.isFinite(v) || Math.fround(v) !== v) throw new RangeError(`${v} is not a float32 value`);
+  for (let digits = 1; digits < 10; digits++) {
+    const shorter = Number(v.toPrecision(digits));
+    if (Math.fround(shorter) === v) return shorter;
+  }
+  return v;
+}
+
+/** A trainer tree in the card's compact form. */
+export function cardTree(tree: Tree): TreeArrays {
+  const out: TreeArrays = {
+    feature: Array.from(tree.feature),
+    threshold: Array.from(tree.threshold, float32Text),
+    left: Array.from(tree.left),
+    right: Array.from(tree.right),
+    value: Array.from(tree.value, float32Text),
+    cover: Array.from(tree.cover),
+  };
+  if (tree.missingLeft.some((m) => m === 1)) out.missing_left = Array.from(tree.missingLeft, (m) => (m === 1 ? 1 : 0));
+  return out;
+}
+
+interface EncodedRows {
+  x: Float32Array;
+  warnings: number;
+  rowsWithWarnings: number;
+}
+
+/** Encodes rows with the serving encoder; training rows must encode cleanly (no clip, no unknown). */
+function encodeRows(
+  encoder: Encoder,
+  typed: readonly Record<string, unknown>[],
+  indices: readonly number[],
+  data: LabelledRows,
+  what: string,
+  strict: boolean,
+): EncodedRows {
+  const width = encoder.width;
+  const out = new Float32Array(indices.length * width);
+  let warnings = 0;
+  let rowsWithWarnings = 0;
+  indices.forEach((index, k) => {
+    const outcome = encoder.encodeInto(typed[index]!, out, k * width);
+    if (!outcome.ok) {
+      const detail = Object.entries(outcome.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`);
+      throw new TrainingError(`${data.origin(index)}: ${what} row does not encode: ${detail.join(", ")}`);
+    }
+    if (outcome.warnings.length > 0) {
+      if (strict) throw new TrainingError(`${data.origin(index)}: ${what} row: ${outcome.warnings.join("; ")}`);
+      warnings += outcome.warnings.length;
+      rowsWithWarnings++;
+    }
+  });
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i]!)) throw new TrainingError(`${what} row ${Math.floor(i / width)}: encoded column ${i % width} is ${out[i]}`);
+  }
+  return { x: out, warnings, rowsWithWarnings };
+}
+
+/** Mean over rows of |Σ_{columns of the feature} φ|, per feature, largest first. */
+function shapImportance(
+  shap: ReturnType<typeof createTreeShap>,
+  data: GbdtData,
+  columnFeature: number[],
+  names: string[],
+): Record<string, number> {
+  const sums = new Float64Array(names.length);
+  const perFeature = new Float64Array(names.length);
+  const phi = new Float64Array(data.cols);
+  for (let r = 0; r < data.rows; r++) {
+    phi.fill(0);
+    perFeature.fill(0);
+    shap.explainRow(data.x, r * data.cols, phi);
+    for (let j = 0; j < data.cols; j++) perFeature[columnFeature[j]!]! += phi[j]!;
+    for (let f = 0; f < names.length; f++) sums[f]! += Math.abs(perFeature[f]!);
+  }
+  const entries = names.map((n, f) => [n, round(sums[f]! / data.rows)] as const).sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(entries);
+}
+
+/** Scores the validation rows with onnxruntime: the largest |Δp| and how many decisions flip. */
+async function runtimeParity(
+  onnx: Uint8Array,
+  card: Pick<ModelCard, "encoding" | "outputs">,
+  data: GbdtData,
+  trainer: Float64Array,
+  threshold: number,
+): Promise<{ worst: number; flipped: number }> {
+  const session = await loadOnnxSession(onnx, card);
+  try {
+    const scores = await runBatch(session, card, data.x, data.rows);
+    let worst = 0;
+    let flipped = 0;
+    for (let i = 0; i < data.rows; i++) {
+      worst = Math.max(worst, Math.abs(scores[i]! - trainer[i]!));
+      if (scores[i]! >= threshold !== trainer[i]! >= threshold) flipped++;
+    }
+    return { worst, flipped };
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Evenly spaced validation rows with the trainer's probability, preferring rows with an absent
+ * optional feature; when the data has none, a few rows are added with their optional features
+ * removed, so the encoder's defaults are checked against onnxruntime too.
+ */
+function parityFile(
+  spec: BinaryGbdtSpec,
+  typed: readonly Record<string, unknown>[],
+  validation: readonly number[],
+  probabilities: Float64Array,
+  encoder: Encoder,
+  model: TreeEnsemble,
+): ParityFile {
+  const wanted = Math.min(spec.parityRows ?? 50, validation.length);
+  const chosen = new Set<number>();
+  const optional = spec.features.filter((f) => !f.required).map((f) => f.name);
+  for (let k = 0; k < validation.length && chosen.size < Math.min(5, wanted); k++) {
+    if (optional.some((name) => !Object.hasOwn(typed[validation[k]!]!, name))) chosen.add(k);
+  }
+  const natural = chosen.size;
+  const step = validation.length / wanted;
+  for (let s = 0; s < wanted && chosen.size < wanted; s++) chosen.add(Math.floor(s * step));
+  for (let k = 0; k < validation.length && chosen.size < wanted; k++) chosen.add(k);
+  const rows = [...chosen].sort((a, b) => a - b).map((k) => ({ features: typed[validation[k]!]!, probability: probabilities[k]! }));
+  if (natural === 0 && optional.length > 0) {
+    const x = new Float32Array(encoder.width);
+    for (const row of rows.slice(0, 5)) {
+      const features = Object.fromEntries(Object.entries(row.features).filter(([name]) => !optional.includes(name)));
+      const outcome = encoder.encodeInto(features, x, 0);
+      if (!outcome.ok) throw new TrainingError(`${spec.name}: a parity row without its optional features does not encode`);
+      rows.push({ features, probability: predict(model, x, 1)[0]! });
+    }
+  }
+  return {
+    model: spec.name,
+    version: spec.version,
+    description:
+      "Validation rows (and, last, some of them without their optional features) with the trainer's float64 probability " +
+      "for each; onnxruntime must agree within tolerance.",
+    tolerance: PARITY_TOLERANCE,
+    rows,
+  };
+}
+
+/** `{ maxDepth: 4 }` → `{ max_depth: 4 }`, as the card spells hyperparameters. */
+function snakeCase(params: Partial<GbdtParams>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
+}
+
+function roundMetrics(m: BinaryMetrics): Record<string, number> {
+  return {
+    auc: round(m.auc),
+    accuracy: round(m.accuracy),
+    precision: round(m.precision),
+    recall: round(m.recall),
+    f1: round(m.f1),
+    log_loss: round(m.log_loss),
+    brier: round(m.brier),
+    threshold: m.threshold,
+    positive_rate: round(m.positive_rate),
+    rows: m.rows,
+  };
+}
+
+function pick(labels: Uint8Array, indices: readonly number[]): Uint8Array {
+  const out = new Uint8Array(indices.length);
+  indices.forEach((index, k) => (out[k] = labels[index]!));
+  return out;
+}
+
+function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return sum / values.length;
+}
+
