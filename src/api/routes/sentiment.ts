@@ -1,0 +1,174 @@
+/**
+ * `POST /api/predict/sentiment` (seed 000): `{text}` → sentiment, confidence, score in −1..1 and
+ * keywords. Scored like every REST prediction (`requestPrediction`: validated against the card,
+ * published to `predict.sentiment`, answered by the scorer); the keywords are then read off the
+ * scoring model's own card for that text (see `sentimentPrediction`).
+ *
+ * No `emotions`: the model is trained on positive/negative labels only and the one lexicon it has,
+ * AFINN-165, is a valence list (how positive or negative a word is), not an emotion lexicon, so
+ * there is nothing honest to compute joy, anger, fear, sadness or surprise from. The field is left
+ * out rather than filled with numbers that mean nothing.
+ */
+import type { Encoder, LoadedModel, ModelCard } from "../../models/index.ts";
+import { compileAnalyzer, termColumns, textKeywords, type Analyzer } from "../../models/text.ts";
+import { requestPrediction } from "../../predictions/index.ts";
+import type { ApiDeps } from "../deps.ts";
+import { z } from "../openapi-zod.ts";
+import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
+
+export const SENTIMENT_MODEL = "sentiment";
+
+/**
+ * P(positive) strictly within this distance of 0.5 is answered "neutral": the model cannot tell.
+ * On the validation sentences 5% fall in (0.45, 0.55), where its accuracy is 50% (chance); outside
+ * the band it is about 88%. A wider band would also call many real reviews neutral.
+ */
+export const NEUTRAL_BAND = 0.05;
+/** keywords returned per prediction */
+export const KEYWORDS = 5;
+const TEXT_FEATURE = "text";
+const DEFAULT_MAX_TEXT = 10_000;
+
+export type Sentiment = "positive" | "negative" | "neutral";
+
+export interface SentimentPrediction {
+  sentiment: Sentiment;
+  /** probability of the more likely polarity, max(p, 1 − p) */
+  confidence: number;
+  /** 2p − 1: −1 certainly negative … 1 certainly positive */
+  score: number;
+  /** the text's terms that pushed the score most towards the answer, strongest first */
+  keywords: string[];
+}
+
+/**
+ * "positive" / "negative" by P(positive) against 0.5, "neutral" inside the NEUTRAL_BAND or when not
+ * one term of the text is in the model's vocabulary (`hasEvidence` false: nothing to go on).
+ */
+export function sentimentLabel(probability: number, hasEvidence = true): Sentiment {
+  if (!hasEvidence || (probability > 0.5 - NEUTRAL_BAND && probability < 0.5 + NEUTRAL_BAND)) return "neutral";
+  return probability >= 0.5 ? "positive" : "negative";
+}
+
+interface TextParts {
+  analyzer: Analyzer;
+  columns: Array<{ col: number; term: string }>;
+}
+/** per card (cards are immutable once loaded): the compiled analyzer and the term columns */
+const partsByCard = new WeakMap<ModelCard, TextParts | null>();
+
+function textParts(card: ModelCard): TextParts | null {
+  let parts = partsByCard.get(card);
+  if (parts === undefined) {
+    const analyzer = card.features.find((f) => f.name === TEXT_FEATURE)?.analyzer;
+    parts = analyzer ? { analyzer: compileAnalyzer(analyzer), columns: termColumns(card, TEXT_FEATURE) } : null;
+    partsByCard.set(card, parts);
+  }
+  return parts;
+}
+
+/**
+ * Seed 000's `prediction` for a text and the probability the scorer returned. Keywords: the text is
+ * encoded again with the model's encoder and each present term's contribution to the logit,
+ * `coefficient × (x − column mean)` (the linear explainer's definition), is ranked (`textKeywords`:
+ * an AFINN valence term's share goes to the words that produced it). A positive answer lists the
+ * terms pushing towards positive, a negative one those pushing towards negative, a neutral one the
+ * strongest either way. Negated words appear with their marker (`not_good`).
+ */
+export function sentimentPrediction(model: { card: ModelCard; encoder: Encoder }, text: string, probability: number): SentimentPrediction {
+  const { card } = model;
+  const explainer = card.explainer;
+  const encoded = model.encoder({ [TEXT_FEATURE]: text });
+  const parts = textParts(card);
+  if (!encoded.ok || !parts || explainer?.kind !== "linear") {
+    return { sentiment: sentimentLabel(probability), confidence: confidenceOf(probability), score: scoreOf(probability), keywords: [] };
+  }
+  const hasEvidence = parts.columns.some(({ col }) => encoded.vector[col] !== 0);
+  const sentiment = sentimentLabel(probability, hasEvidence);
+  const { positive, negative } = textKeywords({
+    analyzer: parts.analyzer,
+    text,
+    vector: encoded.vector,
+    columns: parts.columns,
+    coefficients: explainer.coefficients,
+    columnMeans: explainer.column_means,
+    limit: KEYWORDS,
+  });
+  const chosen =
+    sentiment === "positive"
+      ? positive
+      : sentiment === "negative"
+        ? negative
+        : [...positive, ...negative].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, KEYWORDS);
+  return { sentiment, confidence: confidenceOf(probability), score: scoreOf(probability), keywords: chosen.map((c) => c.term) };
+}
+
+const SentimentResponse = z
+  .object({
+    model: z.string(),
+    model_version: z.string(),
+    prediction_id: z.uuid(),
+    prediction: z.object({
+      sentiment: z.enum(["positive", "negative", "neutral"]),
+      confidence: z.number().describe("probability of the more likely polarity"),
+      score: z.number().min(-1).max(1).describe("2 × P(positive) − 1"),
+      keywords: z.array(z.string()),
+    }),
+    warnings: z.array(z.string()),
+    processing_time: z.number().describe("seconds"),
+    credits_consumed: z.number(),
+  })
+  .openapi("SentimentPrediction");
+
+const errors = {
+  401: { description: "unauthenticated", schema: ErrorBodySchema },
+  402: { description: "no credits left", schema: ErrorBodySchema },
+  422: { description: "missing, empty or too long text", schema: ErrorBodySchema },
+  504: { description: "not answered in time; poll the prediction id", schema: ErrorBodySchema },
+};
+
+/** The sentiment route, when a `sentiment` model is loaded (none otherwise, like the churn route). */
+export function sentimentRoutes(deps: ApiDeps): AnyRoute[] {
+  if (!deps.registry.has(SENTIMENT_MODEL)) return [];
+  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const maxLength = deps.registry.get(SENTIMENT_MODEL).card.features.find((f) => f.name === TEXT_FEATURE)?.max_length ?? DEFAULT_MAX_TEXT;
+  const Body = z
+    .strictObject({ text: z.string().min(1).max(maxLength).describe(`text to analyse, 1 to ${maxLength} characters`) })
+    .openapi("SentimentRequest");
+  return [
+    route({
+      method: "post",
+      path: "/api/predict/sentiment",
+      summary: "Sentiment of a text: positive, negative or neutral, with keywords (seed 000)",
+      tags: ["predictions"],
+      access: "user",
+      body: Body,
+      responses: { 200: { description: "scored", schema: SentimentResponse }, ...errors },
+      handler: async ({ body, principal }) => {
+        const started = performance.now();
+        const r = await requestPrediction(predictDeps, { model: SENTIMENT_MODEL, features: { text: body.text }, principal: principal!, source: "sync" });
+        // keywords from the version that scored (an API node without it falls back to the active one)
+        const scoring: LoadedModel = deps.registry.listVersions(r.model).find((m) => m.version === r.model_version) ?? deps.registry.get(r.model);
+        return {
+          body: {
+            model: r.model,
+            model_version: r.model_version,
+            prediction_id: r.prediction_id,
+            prediction: sentimentPrediction(scoring, body.text, r.output.score),
+            warnings: r.warnings,
+            processing_time: Math.round(performance.now() - started) / 1000,
+            credits_consumed: 1,
+          },
+        };
+      },
+    }),
+  ];
+}
+
+const confidenceOf = (p: number) => round(Math.max(p, 1 - p), 4);
+const scoreOf = (p: number) => round(2 * p - 1, 4);
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

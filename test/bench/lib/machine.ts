@@ -1,0 +1,140 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * CPU used by other processes while a phase ran. This machine is shared (two cores, other
+ * people's tests and experiments): a figure measured while something else burned a core is not
+ * the platform's, and the report says so.
+ */
+const TICKS_PER_S = 100; // getconf CLK_TCK on Linux
+const SERVICES = new Set(["postgres", "nats-server", "redis-server"]);
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** utime + stime */
+  ticks: number;
+  /** cutime + cstime: children this process has reaped */
+  childTicks: number;
+}
+
+function readProcs(): Map<number, Proc> {
+  const procs = new Map<number, Proc>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return procs; // not Linux
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const fields = stat.slice(close + 2).split(" ");
+      // fields[0] is state (field 3 of proc(5)): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17
+      procs.set(Number(entry), {
+        pid: Number(entry),
+        ppid: Number(fields[1]),
+        comm,
+        ticks: Number(fields[11]) + Number(fields[12]),
+        childTicks: Number(fields[13]) + Number(fields[14]),
+      });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return procs;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 120);
+  } catch {
+    return "";
+  }
+}
+
+export interface Snapshot {
+  at: number;
+  procs: Map<number, Proc>;
+  total: number;
+  idle: number;
+}
+
+function cpuTotals(): { total: number; idle: number } {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (line[3] ?? 0) + (line[4] ?? 0);
+    return { total: line.reduce((a, b) => a + b, 0), idle };
+  } catch {
+    return { total: 0, idle: 0 };
+  }
+}
+
+export function snapshot(): Snapshot {
+  return { at: performance.now(), procs: readProcs(), ...cpuTotals() };
+}
+
+export interface Background {
+  seconds: number;
+  /** cores the machine has */
+  cores: number;
+  /** CPU-seconds used by the bench itself, its children and their descendants */
+  benchCpuS: number;
+  /** CPU-seconds used by postgres, nats-server, redis-server (shared with everyone) */
+  servicesCpuS: number;
+  /**
+   * CPU-seconds used by everything else (someone else's load): the machine's busy time minus the
+   * bench's and the services', so processes that started and ended within the phase count too
+   */
+  otherCpuS: number;
+  /** otherCpuS as cores on average */
+  otherCores: number;
+  machineBusy: number;
+  top: Array<{ pid: number; cpuS: number; cmd: string }>;
+}
+
+/** Splits the CPU time between two snapshots into the bench's, the services' and everyone else's. */
+export function background(before: Snapshot, after: Snapshot, cores: number): Background {
+  const own = new Set<number>([process.pid]);
+  // descendants of the bench process (children, their workers)
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of [...after.procs.values(), ...before.procs.values()]) {
+      if (!own.has(p.pid) && own.has(p.ppid)) {
+        own.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  let bench = 0;
+  let services = 0;
+  const top: Array<{ pid: number; cpuS: number; cmd: string }> = [];
+  for (const p of after.procs.values()) {
+    const prev = before.procs.get(p.pid);
+    const delta = (p.ticks - (prev?.ticks ?? 0)) / TICKS_PER_S;
+    // the bench reaps its children: their CPU lands in its cutime/cstime once they exit
+    const reaped = own.has(p.pid) ? (p.childTicks - (prev?.childTicks ?? 0)) / TICKS_PER_S : 0;
+    if (own.has(p.pid)) bench += delta + reaped;
+    else if (SERVICES.has(p.comm)) services += delta;
+    else if (delta >= 0.2) top.push({ pid: p.pid, cpuS: Math.round(delta * 10) / 10, cmd: cmdline(p.pid) || p.comm });
+  }
+  const seconds = (after.at - before.at) / 1000;
+  const totalTicks = after.total - before.total;
+  // /proc/stat counts every core's ticks: busy CPU-seconds of the whole machine
+  const busy = (totalTicks - (after.idle - before.idle)) / TICKS_PER_S;
+  const other = Math.max(0, busy - bench - services);
+  return {
+    seconds,
+    cores,
+    benchCpuS: Math.round(bench * 10) / 10,
+    servicesCpuS: Math.round(services * 10) / 10,
+    otherCpuS: Math.round(other * 10) / 10,
+    otherCores: seconds > 0 ? Math.round((other / seconds) * 100) / 100 : 0,
+    machineBusy: totalTicks > 0 ? Math.round((1 - (after.idle - before.idle) / totalTicks) * 100) / 100 : 0,
+    top: top.sort((a, b) => b.cpuS - a.cpuS).slice(0, 5),
+  };
+}

@@ -1,0 +1,628 @@
+/**
+ * `npm run bench`: one run measures, on this machine and in this order,
+ *   1. sync predictions (POST /api/predict/churn against a ROLE=all child): max throughput and a
+ *      fixed 1,000 req/s,
+ *   2. a Koa 3 + @koa/router hello world with the same load settings (the HTTP ceiling),
+ *   3. the churn pipeline's drain rate over a pre-filled EVENTS stream (ROLE=churn child),
+ *   4. raw JetStream consume+ack of the same messages (the consumer ceiling),
+ * then prints one table and writes the figures to test/bench/results/<timestamp>.json.
+ *
+ * Flags: --events N (50000)  --customers N (5000)  --duration S (10)  --warmup S (3)
+ *        --connections N (32)  --rate N (1000)  --only sync,koa,drain,raw
+ *        --wait-quiet S (0: first wait up to S seconds for other processes to leave the CPU; the
+ *                        5-minute budget of the measurements starts after this wait)
+ *        --profile (children write .cpuprofile files to test/bench/results/prof/<child>/)
+ *
+ * The machine is shared: the CPU other processes used during each phase is measured and shown, as
+ * a figure taken while someone else burned a core understates the platform.
+ *
+ * Every process, stream, schema and Redis key it makes is removed at the end, on failure, on
+ * Ctrl-C and when the whole run exceeds its time budget.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { connect, nanos } from "@nats-io/transport-node";
+import pg from "pg";
+import type { Config } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { connectBus } from "../../src/streams/index.ts";
+import { dropIsolated, isolatedConfig } from "../helpers/env.ts";
+import { Child, freePort, ROOT_DIR, sleep, waitForHttp } from "./lib/child.ts";
+import { customerEvents, publishAll, type BenchEvent } from "./lib/events.ts";
+import { runLoad, runPaced, type LoadResult } from "./lib/load.ts";
+import { background, snapshot, type Background } from "./lib/machine.ts";
+import { breakdown, scrape, type ServerBreakdown } from "./lib/prom.ts";
+
+// ---------------------------------------------------------------- options
+
+const { values: argv } = parseArgs({
+  options: {
+    events: { type: "string", default: "50000" },
+    customers: { type: "string", default: "5000" },
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    connections: { type: "string", default: "32" },
+    rate: { type: "string", default: "1000" },
+    only: { type: "string", default: "sync,koa,drain,raw" },
+    profile: { type: "boolean", default: false },
+    "wait-quiet": { type: "string", default: "0" },
+  },
+  strict: true,
+});
+const int = (name: string, value: string | undefined) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`);
+  return n;
+};
+const OPTS = {
+  events: int("events", argv.events),
+  customers: int("customers", argv.customers),
+  durationS: int("duration", argv.duration),
+  warmupS: int("warmup", argv.warmup),
+  connections: int("connections", argv.connections),
+  rate: int("rate", argv.rate),
+  only: new Set(argv.only!.split(",").map((s) => s.trim())),
+  profile: argv.profile ?? false,
+  waitQuietS: Number(argv["wait-quiet"] ?? 0),
+};
+
+/** other processes' average CPU use (cores) from which a phase's figures are flagged */
+const NOISY_CORES = 0.15;
+const TARGETS = { syncPerSec: 2_000, syncP99AtRateMs: 20, drainPerSec: 10_000 };
+/** the whole run, cleanup included, stays under 5 minutes */
+const BUDGET_MS = 285_000;
+const CLEANUP_RESERVE_MS = 35_000;
+const STARTED = performance.now();
+/** when measuring began (after any --wait-quiet): the time budget counts from here */
+let measuringFrom = STARTED;
+const RESULTS_DIR = resolve(ROOT_DIR, "test/bench/results");
+const PROFILE_DIR = resolve(RESULTS_DIR, "prof");
+const PREDICT_BODY = JSON.stringify({ tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month", internet_service: "Fiber optic" });
+
+const budgetLeft = () => BUDGET_MS - (performance.now() - measuringFrom);
+const log = (msg: string) => console.error(`[bench ${((performance.now() - STARTED) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+
+// ---------------------------------------------------------------- resources to clean up
+
+const children = new Set<Child>();
+/** every child started, kept (with its output) for failure reports */
+const started: Child[] = [];
+const configs = new Set<Config>();
+const closers = new Set<() => Promise<unknown>>();
+
+function startChild(name: string, script: string, env: Record<string, string>): Child {
+  // one directory per child: its main thread and its loader thread each write a profile there
+  const profileDir = resolve(PROFILE_DIR, `${name.replace(/\W+/g, "_")}-${Date.now()}`);
+  const flags = OPTS.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  if (OPTS.profile) mkdirSync(profileDir, { recursive: true });
+  const child = new Child({ name, script, env, nodeFlags: flags });
+  children.add(child);
+  started.push(child);
+  return child;
+}
+
+async function stopChild(child: Child): Promise<void> {
+  await child.stop();
+  children.delete(child);
+}
+
+function newConfig(): Config {
+  const cfg = isolatedConfig();
+  configs.add(cfg);
+  return cfg;
+}
+
+const dropping = new Map<Config, Promise<void>>();
+/** Drops a config's schema, streams and keys once, however many paths (a phase, Ctrl-C) ask. */
+function dropConfig(cfg: Config): Promise<void> {
+  let p = dropping.get(cfg);
+  if (!p) {
+    p = dropIsolated(cfg).then(() => void configs.delete(cfg));
+    dropping.set(cfg, p);
+  }
+  return p;
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  return (cleaning ??= (async () => {
+    await Promise.allSettled([...children].map((c) => c.stop(10_000)));
+    for (const close of closers) await close().catch(() => undefined);
+    for (const cfg of [...configs]) {
+      await dropConfig(cfg).catch((err) => console.error(`[bench] cleanup of ${cfg.DATABASE_SCHEMA}/${cfg.STREAM_PREFIX} failed: ${err}`));
+    }
+  })());
+}
+
+// ---------------------------------------------------------------- the platform as a child
+
+function platformEnv(cfg: Config, extra: Record<string, string>): Record<string, string> {
+  const huge = "1000000000";
+  return {
+    NODE_ENV: "test",
+    NATS_URL: cfg.NATS_URL,
+    DATABASE_URL: cfg.DATABASE_URL,
+    REDIS_URL: cfg.REDIS_URL,
+    DATABASE_SCHEMA: cfg.DATABASE_SCHEMA,
+    STREAM_PREFIX: cfg.STREAM_PREFIX,
+    SUBJECT_PREFIX: cfg.SUBJECT_PREFIX,
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    RATE_LIMIT_API_KEY_PER_HOUR: huge,
+    RATE_LIMIT_TOKEN_PER_HOUR: huge,
+    RATE_LIMIT_IP_PER_HOUR: huge,
+    ...extra,
+  };
+}
+
+async function withPg<T>(cfg: Config, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------- 1 + 2: HTTP
+
+interface SyncResult {
+  max: LoadResult;
+  /** autocannon overallRate */
+  fixed: LoadResult;
+  /** open-loop, evenly spaced requests at the same rate */
+  paced: LoadResult;
+  /** the platform's own metrics over each run */
+  server: { max: ServerBreakdown; fixed: ServerBreakdown; paced: ServerBreakdown };
+  startupMs: number;
+  sample: unknown;
+}
+
+async function benchSync(): Promise<SyncResult> {
+  const cfg = newConfig();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = startChild("platform ROLE=all", "src/main.ts", platformEnv(cfg, { ROLE: "all", PORT: String(port) }));
+  try {
+    await waitForHttp(`${url}/health/ready`, child, 40_000);
+    const startupMs = performance.now() - child.spawnedAt;
+    log(`platform ready at ${url} in ${Math.round(startupMs)} ms`);
+
+    const reg = await fetch(`${url}/api/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "bench_user", email: "bench@example.com", password: "bench-password" }),
+    });
+    const regBody = (await reg.json()) as { user_id?: number; api_key?: string };
+    if (reg.status !== 201 || !regBody.api_key) throw new Error(`register answered ${reg.status}: ${JSON.stringify(regBody)}`);
+    // A new account has 1,000 credits and every prediction costs one: top it up in this run's own
+    // schema so the load measures predictions, not 402s.
+    await withPg(cfg, (c) => c.query(`UPDATE "${cfg.DATABASE_SCHEMA}".users SET credits_remaining = 1000000000 WHERE id = $1`, [regBody.user_id]));
+
+    const headers = { "Content-Type": "application/json", "X-API-Key": regBody.api_key };
+    const probe = await fetch(`${url}/api/predict/churn`, { method: "POST", headers, body: PREDICT_BODY });
+    const sample = await probe.json().catch(() => null);
+    if (probe.status !== 200) throw new Error(`a single prediction answered ${probe.status}: ${JSON.stringify(sample)}`);
+
+    const load = { url: `${url}/api/predict/churn`, method: "POST" as const, headers, body: PREDICT_BODY, connections: OPTS.connections };
+    log(`warm-up ${OPTS.warmupS} s`);
+    await runLoad({ ...load, durationS: OPTS.warmupS });
+    const ROUTE = "/api/predict/churn";
+    log(`max throughput: ${OPTS.connections} connections, ${OPTS.durationS} s`);
+    let before = await scrape(url);
+    const max = await runLoad({ ...load, durationS: OPTS.durationS });
+    const serverMax = breakdown(before, (before = await scrape(url)), ROUTE);
+    if (!child.alive) throw new Error("the platform exited during the max-throughput run");
+    log(`  ${Math.round(max.okPerSec)} 2xx/s, p50 ${max.latencyMs.p50} ms, p99 ${max.latencyMs.p99} ms, non-2xx ${max.non2xx}, errors ${max.errors}`);
+    await sleep(1_000); // let the scorer drain what the last run left in flight
+    log(`fixed rate: ${OPTS.rate} req/s, ${OPTS.durationS} s`);
+    before = await scrape(url);
+    const fixed = await runLoad({ ...load, durationS: OPTS.durationS, overallRate: OPTS.rate });
+    const serverFixed = breakdown(before, await scrape(url), ROUTE);
+    if (!child.alive) throw new Error("the platform exited during the fixed-rate run");
+    log(`  ${Math.round(fixed.okPerSec)} 2xx/s, p50 ${fixed.latencyMs.p50} ms, p99 ${fixed.latencyMs.p99} ms, non-2xx ${fixed.non2xx}, errors ${fixed.errors}`);
+    await sleep(1_000);
+    log(`paced open-loop: ${OPTS.rate} req/s evenly spaced, ${OPTS.durationS} s`);
+    before = await scrape(url);
+    const paced = await runPaced({ ...load, durationS: OPTS.durationS, overallRate: OPTS.rate });
+    const serverPaced = breakdown(before, await scrape(url), ROUTE);
+    if (!child.alive) throw new Error("the platform exited during the paced run");
+    log(`  ${Math.round(paced.okPerSec)} 2xx/s, p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms (from schedule ${paced.scheduledLatencyMs?.p99} ms), non-2xx ${paced.non2xx}, errors ${paced.errors}`);
+    return { max, fixed, paced, server: { max: serverMax, fixed: serverFixed, paced: serverPaced }, startupMs, sample };
+  } finally {
+    await stopChild(child);
+    await dropConfig(cfg);
+  }
+}
+
+async function benchKoa(): Promise<LoadResult> {
+  const child = startChild("koa hello world", "test/bench/koa-hello.ts", { PORT: "0" });
+  try {
+    const m = await child.waitForStdout(/listening (\d+)/, 20_000);
+    const url = `http://127.0.0.1:${m[1]}/api/predict/churn`;
+    const load = { url, method: "POST" as const, headers: { "Content-Type": "application/json", "X-API-Key": "not-checked" }, body: PREDICT_BODY, connections: OPTS.connections };
+    await runLoad({ ...load, durationS: Math.min(OPTS.warmupS, 2) });
+    log(`koa hello world: ${OPTS.connections} connections, ${OPTS.durationS} s`);
+    const r = await runLoad({ ...load, durationS: OPTS.durationS });
+    log(`  ${Math.round(r.okPerSec)} 2xx/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`);
+    return r;
+  } finally {
+    await stopChild(child);
+  }
+}
+
+// ---------------------------------------------------------------- 3: churn drain
+
+interface DrainResult {
+  events: number;
+  customers: number;
+  payloadBytes: number;
+  publish: { perSec: number; seconds: number; duplicates: number };
+  /** process spawn → first message delivered to the churn consumer */
+  startupMs: number;
+  /** first delivery → first churn_history row */
+  firstRowMs: number;
+  /** first delivery → N rows */
+  drainMs: number;
+  perSec: number;
+  /** rate between 10 % and 90 % of the rows, without start-up and tail */
+  steadyPerSec: number | null;
+  rows: number;
+  completed: boolean;
+  consumer: { numPending: number; numAckPending: number; numRedelivered: number } | null;
+  dlqMessages: number;
+  /** High-risk alerts the drain raised (each one is stored and published too) */
+  alertsRaised: number;
+  timeline: Array<[ms: number, rows: number]>;
+}
+
+async function benchDrain(events: readonly BenchEvent[]): Promise<DrainResult> {
+  const cfg = newConfig();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const bus = await connectBus(
+    { url: cfg.NATS_URL, name: "tidecast-bench", streamPrefix: cfg.STREAM_PREFIX, subjectPrefix: cfg.SUBJECT_PREFIX, duplicateWindowMs: cfg.DUPLICATE_WINDOW_MS },
+    { metrics, log: createLogger("warn") },
+  );
+  const closeBus = () => bus.close();
+  closers.add(closeBus);
+  const db = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  await db.connect();
+  const closeDb = () => db.end();
+  closers.add(closeDb);
+  let child: Child | undefined;
+  try {
+    log(`publishing ${events.length} customer events (${events[0]!.data.length} B each) to ${bus.names.events("customer")}`);
+    const pub = await publishAll(bus.js, events, (e) => bus.names.eventSubject("customer", e.key));
+    const info = await bus.jsm.streams.info(bus.names.events("customer"));
+    log(`  ${Math.round(pub.perSec)} msg/s; stream holds ${info.state.messages} messages`);
+    if (info.state.messages !== events.length) throw new Error(`EVENTS holds ${info.state.messages} messages, expected ${events.length}`);
+
+    child = startChild("platform ROLE=churn", "src/main.ts", platformEnv(cfg, { ROLE: "churn", PORT: "0" }));
+    const spawned = child.spawnedAt;
+    const timeoutMs = Math.max(10_000, Math.min(180_000, budgetLeft() - CLEANUP_RESERVE_MS - 10_000));
+    const deadline = spawned + timeoutMs;
+
+    // start of consumption: the first delivery the server reports for the churn durable
+    let firstDelivery: number | undefined;
+    while (firstDelivery === undefined) {
+      if (!child.alive) throw new Error("the churn process exited before consuming");
+      if (performance.now() > deadline) throw new Error(`the churn consumer received nothing within ${timeoutMs} ms`);
+      const ci = await bus.jsm.consumers.info(bus.names.events("customer"), "churn").catch(() => null);
+      if (ci && ci.delivered.consumer_seq > 0) firstDelivery = performance.now();
+      else await sleep(20);
+    }
+    const t0 = firstDelivery;
+    log(`churn consumer started consuming ${Math.round(t0 - spawned)} ms after spawn; draining (timeout ${Math.round(timeoutMs / 1000)} s)`);
+
+    const table = `"${cfg.DATABASE_SCHEMA}".churn_history`;
+    let tableExists = false;
+    const count = async () => {
+      // the table is created by the child's migration
+      if (!tableExists) tableExists = (await db.query("SELECT to_regclass($1) IS NOT NULL AS ok", [table])).rows[0].ok;
+      if (!tableExists) return 0;
+      const r = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
+      return r.rows[0].n as number;
+    };
+    const timeline: Array<[number, number]> = [];
+    let firstRow: number | undefined;
+    let rows = 0;
+    let done: number | undefined;
+    let lastLog = performance.now();
+    while (done === undefined) {
+      rows = await count();
+      const now = performance.now();
+      timeline.push([Math.round(now - t0), rows]);
+      if (rows > 0 && firstRow === undefined) firstRow = now;
+      if (rows >= events.length) done = now;
+      else {
+        if (!child.alive) throw new Error(`the churn process exited after ${rows} rows`);
+        if (now > deadline) break;
+        if (now - lastLog > 5_000) {
+          log(`  ${rows} rows after ${((now - t0) / 1000).toFixed(1)} s (${Math.round(rows / ((now - t0) / 1000))}/s)`);
+          lastLog = now;
+        }
+        await sleep(100);
+      }
+    }
+    const end = done ?? performance.now();
+    const ci = await bus.jsm.consumers.info(bus.names.events("customer"), "churn").catch(() => null);
+    const dlq = await bus.jsm.streams.info(bus.names.dlq).catch(() => null);
+    const alerts = tableExists ? (await db.query(`SELECT count(*)::int AS n FROM "${cfg.DATABASE_SCHEMA}".alerts`)).rows[0].n : 0;
+    const drainMs = end - t0;
+    const at = (fraction: number) => timeline.find(([, n]) => n >= events.length * fraction);
+    const p10 = at(0.1);
+    const p90 = at(0.9);
+    const steadyPerSec = p10 && p90 && p90[0] > p10[0] ? ((p90[1] - p10[1]) * 1000) / (p90[0] - p10[0]) : null;
+    const result: DrainResult = {
+      events: events.length,
+      customers: OPTS.customers,
+      payloadBytes: events[0]!.data.length,
+      publish: { perSec: pub.perSec, seconds: pub.seconds, duplicates: pub.duplicates },
+      startupMs: t0 - spawned,
+      firstRowMs: firstRow === undefined ? NaN : firstRow - t0,
+      drainMs,
+      perSec: (rows * 1000) / drainMs,
+      steadyPerSec,
+      rows,
+      completed: done !== undefined,
+      consumer: ci ? { numPending: ci.num_pending, numAckPending: ci.num_ack_pending, numRedelivered: ci.num_redelivered } : null,
+      dlqMessages: dlq?.state.messages ?? 0,
+      alertsRaised: alerts,
+      timeline,
+    };
+    log(
+      done !== undefined
+        ? `  drained ${rows} rows in ${(drainMs / 1000).toFixed(2)} s → ${Math.round(result.perSec)} events/s (first row after ${Math.round(result.firstRowMs)} ms)`
+        : `  TIMED OUT: ${rows}/${events.length} rows after ${(drainMs / 1000).toFixed(1)} s`,
+    );
+    return result;
+  } finally {
+    if (child) await stopChild(child);
+    await closeBus().catch(() => undefined);
+    closers.delete(closeBus);
+    await closeDb().catch(() => undefined);
+    closers.delete(closeDb);
+    await dropConfig(cfg);
+  }
+}
+
+// ---------------------------------------------------------------- 4: raw JetStream
+
+interface RawResult {
+  messages: number;
+  seconds: number;
+  perSec: number;
+  publishPerSec: number;
+}
+
+async function benchRaw(events: readonly BenchEvent[]): Promise<RawResult> {
+  const cfg = newConfig();
+  const nc = await connect({ servers: cfg.NATS_URL, name: "tidecast-bench-raw" });
+  const closeNc = () => nc.close();
+  closers.add(closeNc);
+  try {
+    const jsm: JetStreamManager = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const stream = `${cfg.STREAM_PREFIX}RAW`;
+    const subjectPrefix = `${cfg.SUBJECT_PREFIX}raw`;
+    // the same storage settings as the platform's EVENTS stream (src/streams/topology.ts)
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`${subjectPrefix}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(cfg.DUPLICATE_WINDOW_MS),
+      num_replicas: 1,
+    });
+    log(`raw: publishing ${events.length} messages to ${stream}`);
+    const pub = await publishAll(js, events, (e) => `${subjectPrefix}.customer.${e.key}`);
+    // max_ack_pending as the churn pipeline's durable gets it (batchSize 1000 × 1 in flight × 4)
+    await jsm.consumers.add(stream, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 4_000 });
+    const consumer = await js.consumers.get(stream, "raw");
+    const timeoutMs = Math.max(5_000, Math.min(60_000, budgetLeft() - CLEANUP_RESERVE_MS));
+    const started = performance.now();
+    const messages = await consumer.consume({ max_messages: 1_000 });
+    let acked = 0;
+    const timer = setTimeout(() => void messages.close(), timeoutMs);
+    for await (const m of messages) {
+      m.ack();
+      if (++acked >= events.length) break;
+    }
+    clearTimeout(timer);
+    await nc.flush(); // every ack has reached the server
+    const seconds = (performance.now() - started) / 1000;
+    await messages.close().catch(() => undefined);
+    if (acked < events.length) throw new Error(`raw consume timed out after ${acked}/${events.length} messages`);
+    const result = { messages: acked, seconds, perSec: acked / seconds, publishPerSec: pub.perSec };
+    log(`  consumed+acked ${acked} in ${seconds.toFixed(2)} s → ${Math.round(result.perSec)} msg/s`);
+    return result;
+  } finally {
+    await closeNc().catch(() => undefined);
+    closers.delete(closeNc);
+    await dropConfig(cfg);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a");
+const ms = (n: number) => `${fmt(n, 2)} ms`;
+const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+
+type Phase = "sync" | "koa" | "drain" | "raw";
+
+interface Report {
+  sync?: SyncResult;
+  koa?: LoadResult;
+  drain?: DrainResult;
+  raw?: RawResult;
+  /** CPU other processes used during each phase */
+  background: Partial<Record<Phase | "before", Background>>;
+  errors: string[];
+}
+
+function table(report: Report): string {
+  const rows: Array<[string, string, string, string]> = [];
+  const { sync, koa, drain, raw } = report;
+  if (sync) {
+    const { max, fixed, paced } = sync;
+    rows.push([`Sync predict, max (${max.connections} conn, ${fmt(max.durationS)} s)`, `${fmt(max.okPerSec)} req/s`, `≥ ${fmt(TARGETS.syncPerSec)} req/s`, verdict(max.okPerSec >= TARGETS.syncPerSec && max.non2xx === 0)]);
+    rows.push(["  latency p50 / p99", `${ms(max.latencyMs.p50)} / ${ms(max.latencyMs.p99)}`, "", ""]);
+    rows.push(["  non-2xx / socket errors", `${fmt(max.non2xx)} / ${fmt(max.errors)}`, "0", verdict(max.non2xx === 0 && max.errors === 0)]);
+    rows.push(["  server: publish / scorer txn (mean)", `${ms(sync.server.max.publishMeanMs)} / ${ms(sync.server.max.scorerTxnMeanMs)}`, "", ""]);
+    rows.push(["  server: scorer batches × mean size", `${fmt(sync.server.max.scorerBatches)} × ${fmt(sync.server.max.scorerMeanBatchSize, 1)}`, "", ""]);
+    rows.push([`Sync predict @ ${fmt(fixed.overallRate ?? 0)} req/s, autocannon overallRate`, `${fmt(fixed.okPerSec)} req/s done`, `${fmt(fixed.overallRate ?? 0)} req/s`, ""]);
+    rows.push(["  latency p50 / p99", `${ms(fixed.latencyMs.p50)} / ${ms(fixed.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(fixed.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
+    rows.push(["  non-2xx / socket errors", `${fmt(fixed.non2xx)} / ${fmt(fixed.errors)}`, "0", verdict(fixed.non2xx === 0 && fixed.errors === 0)]);
+    rows.push([`Sync predict @ ${fmt(paced.overallRate ?? 0)} req/s, paced open-loop`, `${fmt(paced.okPerSec)} req/s done`, `${fmt(paced.overallRate ?? 0)} req/s`, ""]);
+    rows.push(["  latency p50 / p99", `${ms(paced.latencyMs.p50)} / ${ms(paced.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(paced.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
+    rows.push(["  p99 from scheduled send time", ms(paced.scheduledLatencyMs?.p99 ?? NaN), "", ""]);
+    rows.push(["  server: scorer txn (mean) / batch size", `${ms(sync.server.paced.scorerTxnMeanMs)} / ${fmt(sync.server.paced.scorerMeanBatchSize, 1)}`, "", ""]);
+    rows.push(["  non-2xx / socket errors", `${fmt(paced.non2xx)} / ${fmt(paced.errors)}`, "0", verdict(paced.non2xx === 0 && paced.errors === 0)]);
+  }
+  if (koa) {
+    rows.push([`Koa hello world (${koa.connections} conn, ${fmt(koa.durationS)} s)`, `${fmt(koa.okPerSec)} req/s`, "HTTP ceiling", ""]);
+    rows.push(["  latency p50 / p99", `${ms(koa.latencyMs.p50)} / ${ms(koa.latencyMs.p99)}`, "", ""]);
+    if (sync) rows.push(["  sync predict / hello world", `${fmt((sync.max.okPerSec / koa.okPerSec) * 100, 1)} %`, "", ""]);
+  }
+  if (drain) {
+    rows.push([
+      `Churn drain (${fmt(drain.events)} events, ${fmt(drain.customers)} keys)`,
+      drain.completed ? `${fmt(drain.perSec)} events/s` : `${fmt(drain.perSec)} events/s (TIMED OUT at ${fmt(drain.rows)} rows)`,
+      `≥ ${fmt(TARGETS.drainPerSec)} events/s`,
+      verdict(drain.completed && drain.perSec >= TARGETS.drainPerSec),
+    ]);
+    rows.push(["  steady rate (10 %→90 % of rows)", drain.steadyPerSec === null ? "n/a" : `${fmt(drain.steadyPerSec)} events/s`, "", ""]);
+    rows.push(["  drain time / time to first row", `${fmt(drain.drainMs / 1000, 2)} s / ${ms(drain.firstRowMs)}`, "", ""]);
+    rows.push(["  process start → first delivery", ms(drain.startupMs), "", ""]);
+    rows.push(["  redelivered / dead-lettered", `${fmt(drain.consumer?.numRedelivered ?? NaN)} / ${fmt(drain.dlqMessages)}`, "0 / 0", verdict((drain.consumer?.numRedelivered ?? 1) === 0 && drain.dlqMessages === 0)]);
+    rows.push(["  pre-fill publish rate", `${fmt(drain.publish.perSec)} msg/s`, "", ""]);
+  }
+  if (raw) {
+    rows.push([`Raw JetStream consume+ack (${fmt(raw.messages)} msgs)`, `${fmt(raw.perSec)} msgs/s`, "consumer ceiling", ""]);
+  }
+  if (drain && raw) rows.push(["Drain / raw ratio", `${fmt((drain.perSec / raw.perSec) * 100, 1)} %`, `${fmt((TARGETS.drainPerSec / raw.perSec) * 100, 1)} % needed for target`, ""]);
+
+  const noisy = (Object.entries(report.background) as Array<[string, Background]>).filter(([k, b]) => k !== "before" && b.otherCores >= NOISY_CORES);
+  if (noisy.length > 0) rows.push(["Other processes' CPU (shared machine)", noisy.map(([k, b]) => `${k} ${fmt(b.otherCores, 2)}`).join(", "), `of ${cpus().length} cores`, "NOISY"]);
+
+  const headers: [string, string, string, string] = ["metric", "measured", "target / ceiling", ""];
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(headers), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(report: Report): Promise<void> {
+  const events = OPTS.only.has("drain") || OPTS.only.has("raw") ? customerEvents(OPTS.events, OPTS.customers) : [];
+  // A failed phase is reported with its children's output; the other phases still run.
+  const phase = async <K extends Phase>(key: K, run: () => Promise<NonNullable<Report[K]>>) => {
+    if (!OPTS.only.has(key)) return;
+    const first = started.length;
+    const before = snapshot();
+    try {
+      report[key] = await run();
+      const bg = background(before, snapshot(), cpus().length);
+      report.background[key] = bg;
+      if (bg.otherCores >= NOISY_CORES) {
+        const who = bg.top.length > 0 ? bg.top.map((t) => `${t.cmd} (${t.cpuS} s)`).join("; ") : "short-lived processes and the kernel";
+        log(`  note: other processes used ${bg.otherCores} cores during ${key}: ${who}`);
+      }
+    } catch (err) {
+      const message = `${key}: ${err instanceof Error ? err.message : String(err)}`;
+      report.errors.push(message);
+      console.error(`[bench] ${message}`);
+      for (const c of started.slice(first)) console.error(c.diagnostics());
+    }
+  };
+  await phase("sync", benchSync);
+  await phase("koa", benchKoa);
+  await phase("drain", () => benchDrain(events));
+  await phase("raw", () => benchRaw(events));
+}
+
+const report: Report = { background: {}, errors: [] };
+let exitCode = 0;
+let budgetTimer: NodeJS.Timeout | undefined;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`[bench] ${signal}: stopping the children and cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+// Anything thrown outside a phase's own handling still stops the children and removes what the run made.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.once(event, (err: unknown) => {
+    console.error(`[bench] ${event}:`, err);
+    for (const c of children) console.error(c.diagnostics());
+    void cleanup().finally(() => process.exit(1));
+  });
+}
+
+log(`node ${process.version}, ${cpus().length} cores; events ${OPTS.events}, duration ${OPTS.durationS} s, connections ${OPTS.connections}, rate ${OPTS.rate}/s`);
+{
+  // Is someone else using the CPU right now?
+  const quietBy = performance.now() + OPTS.waitQuietS * 1000;
+  let lastNote = 0;
+  for (;;) {
+    const s0 = snapshot();
+    await sleep(1_000);
+    const bg = background(s0, snapshot(), cpus().length);
+    report.background.before = bg;
+    if (bg.otherCores < NOISY_CORES * 2) break;
+    const now = performance.now();
+    if (now >= quietBy) {
+      log(`other processes are using ${bg.otherCores} cores: ${bg.top.map((t) => `${t.cmd} (pid ${t.pid})`).join("; ")}`);
+      log("measuring anyway: the figures will be understated");
+      break;
+    }
+    if (now - lastNote > 30_000) {
+      log(`other processes are using ${bg.otherCores} cores (${bg.top.map((t) => t.cmd).join("; ")}); waiting up to ${Math.round((quietBy - now) / 1000)} s for a quieter machine`);
+      lastNote = now;
+    }
+    await sleep(1_000);
+  }
+}
+measuringFrom = performance.now();
+const overBudget = new Promise<never>((_, reject) => {
+  budgetTimer = setTimeout(() => reject(new Error(`the run exceeded its ${BUDGET_MS / 1000} s budget`)), BUDGET_MS - CLEANUP_RESERVE_MS);
+});
+try {
+  await Promise.race([main(report), overBudget]);
+} catch (err) {
+  const message = err instanceof Error ? err.message : String(err);
+  report.errors.push(message);
+  console.error(`[bench] ${message}`);
+  for (const c of children) console.error(c.diagnostics());
+} finally {
+  if (report.errors.length > 0) exitCode = 1;
+  clearTimeout(budgetTimer);
+  log("cleaning up");
+  await cleanup();
+}
+
+const out = {
+  startedAt: new Date(Date.now() - (performance.now() - STARTED)).toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  options: { ...OPTS, only: [...OPTS.only] },
+  targets: TARGETS,
+  ...report,
+  totalSeconds: (performance.now() - STARTED) / 1000,
+};
+mkdirSync(RESULTS_DIR, { recursive: true });
+const file = resolve(RESULTS_DIR, `${out.startedAt.replace(/[:.]/g, "-")}.json`);
+writeFileSync(file, JSON.stringify(out, null, 2));
+
+console.log(`\nTidecast bench — ${out.startedAt}, node ${process.version}, ${out.cpus} cores, total ${fmt(out.totalSeconds, 1)} s\n`);
+console.log(table(report));
+if (report.errors.length > 0) console.log(`\nerrors:\n${report.errors.map((e) => `  - ${e}`).join("\n")}`);
+console.log(`\nresults: ${file}`);
+process.exit(exitCode);
