@@ -15,6 +15,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
+import { sentimentRoutes } from "./routes/sentiment.ts";
 
 /** The Koa application: middleware in order, then one route table that also yields the OpenAPI document. */
 export function createApp(deps: ApiDeps) {
@@ -25,6 +26,7 @@ export function createApp(deps: ApiDeps) {
     ...healthRoutes(deps),
     ...authRoutes(deps),
     ...predictRoutes(deps),
+    ...sentimentRoutes(deps),
     ...predictionRoutes(deps),
     ...modelRoutes(deps),
     ...eventRoutes(deps),

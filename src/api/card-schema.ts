@@ -1,3 +1,4 @@
+import { DEFAULT_TEXT_MAX_LENGTH } from "../models/card.ts";
 import type { ModelCard } from "../models/index.ts";
 import { z } from "./openapi-zod.ts";
 
@@ -24,7 +25,7 @@ export function featuresSchema(card: ModelCard) {
         field = BOOLEAN_LIKE.describe(f.description);
         break;
       case "text":
-        field = z.string().max(10_000).describe(f.description);
+        field = z.string().min(1).max(f.max_length ?? DEFAULT_TEXT_MAX_LENGTH).describe(f.description);
         break;
       case "category":
         field = z

@@ -7,6 +7,15 @@ import { ErrorBodySchema, route } from "../route-table.ts";
 const ModelId = z.strictObject({ model_id: z.string().min(1).max(100) });
 const notFound = { 404: { description: "unknown model", schema: ErrorBodySchema } };
 
+/**
+ * The card as the API shows it: explanation internals (a linear model's coefficients are small,
+ * a tree ensemble's trees are megabytes) are summarised, not sent.
+ */
+function publicCard(model: LoadedModel) {
+  const { explainer, ...card } = model.card;
+  return { ...card, explainer: explainer ? { kind: explainer.kind } : null };
+}
+
 function summary(model: LoadedModel, activeVersion: string) {
   const { card } = model;
   return {
@@ -65,7 +74,7 @@ export function modelRoutes(deps: ApiDeps) {
             ...summary(model, model.version),
             versions: registry.listVersions(model.name).map((v) => v.version),
             feature_schema: z.toJSONSchema(featuresSchema(model.card)),
-            card: model.card,
+            card: publicCard(model),
           },
         };
       },
@@ -102,7 +111,7 @@ export function modelRoutes(deps: ApiDeps) {
       handler: ({ params }) => {
         const active = registry.get(params.model_id).version;
         const v = registry.getVersion(params.model_id, params.version_id);
-        return { body: { ...summary(v, active), artifact_sha256: v.sha256, card: v.card } };
+        return { body: { ...summary(v, active), artifact_sha256: v.sha256, card: publicCard(v) } };
       },
     }),
     route({

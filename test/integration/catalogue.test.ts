@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ROOT_DIR } from "../../src/config.ts";
+import type { Platform } from "../../src/platform.ts";
+import { dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { signedInClient } from "../helpers/users.ts";
+
+interface Parity {
+  model: string;
+  version: string;
+  tolerance: number;
+  rows: Array<{ features: Record<string, unknown>; probability: number }>;
+}
+
+/** The newest shipped version of each model: the one the registry serves. */
+function shippedParity(): Parity[] {
+  const dir = join(ROOT_DIR, "models");
+  return readdirSync(dir).map((name) => {
+    const versions = readdirSync(join(dir, name)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    return JSON.parse(readFileSync(join(dir, name, versions.at(-1)!, "parity.json"), "utf8")) as Parity;
+  });
+}
+
+describe("every shipped model, end to end through the stream", () => {
+  const config = isolatedConfig({ RATE_LIMIT_API_KEY_PER_HOUR: "100000" });
+  let platform: Platform;
+  let http: Awaited<ReturnType<typeof signedInClient>>["http"];
+
+  before(async () => {
+    platform = await startTestPlatform(config, { api: true, pipelines: ["scorer"] });
+    http = (await signedInClient(platform)).http;
+  });
+  after(async () => {
+    await platform?.close();
+    await dropIsolated(config);
+  });
+
+  for (const parity of shippedParity()) {
+    it(`${parity.model} ${parity.version}: POST /api/v1/predict reproduces the trainer's own scores`, async () => {
+      for (const row of parity.rows.slice(0, 5)) {
+        const res = await http.post("/api/v1/predict", { model_id: parity.model, features: row.features });
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.body.model_version, parity.version);
+        assert.ok(Math.abs(res.body.score - row.probability) <= Math.max(parity.tolerance, 1e-5) + 1e-6, `${res.body.score} vs ${row.probability}`);
+      }
+    });
+  }
+
+  it("answers POST /api/predict/sentiment in seed 000's shape", async () => {
+    const good = await http.post("/api/predict/sentiment", { text: "Excellent product, works perfectly and I love it." });
+    assert.equal(good.status, 200, good.text);
+    assert.equal(good.body.prediction.sentiment, "positive");
+    assert.ok(good.body.prediction.score > 0 && good.body.prediction.score <= 1);
+    assert.ok(good.body.prediction.keywords.length > 0);
+    const bad = await http.post("/api/predict/sentiment", { text: "Terrible, it broke after a day. Waste of money." });
+    assert.equal(bad.body.prediction.sentiment, "negative");
+    assert.equal((await http.post("/api/predict/sentiment", { text: "" })).status, 422);
+    assert.equal((await http.post("/api/predict/sentiment", { text: "x".repeat(10_001) })).status, 422);
+  });
+
+  it("serves cards without the explanation internals", async () => {
+    const res = await http.get("/api/v1/models/credit_default");
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.card.explainer, { kind: "tree" });
+    assert.ok(res.text.length < 200_000, `${res.text.length} bytes`);
+  });
+});
