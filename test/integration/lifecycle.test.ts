@@ -39,6 +39,7 @@ describe("graceful shutdown on SIGTERM", () => {
     }
 
     const first = startChild(config, { ROLE: "churn" });
+    let second: ReturnType<typeof startChild> | undefined;
     const db = (await import("knex")).default({ client: "pg", connection: config.DATABASE_URL, searchPath: [config.DATABASE_SCHEMA] });
     try {
       const count = async () => Number((await db("churn_history").count({ n: "*" }))[0]!.n);
@@ -52,9 +53,9 @@ describe("graceful shutdown on SIGTERM", () => {
       const info = await bus.jsm.consumers.info(bus.names.events("customer"), "churn");
       assert.equal(info.ack_floor.stream_seq, afterStop, "everything committed was acked before exit, in order");
 
-      const second = startChild(config, { ROLE: "churn" });
+      second = startChild(config, { ROLE: "churn" });
       await eventually(async () => ((await count()) === N ? true : undefined), 60_000, "all rows").catch(async (err) => {
-        throw new Error(`${err.message}: ${await count()} of ${N}\n${second.output().slice(-3000)}`);
+        throw new Error(`${err.message}: ${await count()} of ${N}\n${second!.output().slice(-3000)}`);
       });
       second.child.kill("SIGTERM");
       assert.equal((await second.exited).code, 0);
@@ -63,6 +64,7 @@ describe("graceful shutdown on SIGTERM", () => {
       assert.equal(Number(sum!.total), N, "every event applied once to its customer's state");
     } finally {
       first.child.kill("SIGKILL");
+      second?.child.kill("SIGKILL");
       await db.destroy();
     }
   });
