@@ -54,7 +54,8 @@ async function evaluate(dir: string, datasetsDir: string): Promise<Row> {
     const trainer = findTrainer(card.name);
     const set = card.task === "binary_classification" && trainer ? await trainer.evaluationSet(card, datasetsDir) : undefined;
     if (!set) {
-      const why = trainer ? "dataset absent" : "no trainer";
+      // re-measuring covers binary classifiers; other tasks show their card's measured metrics
+      const why = !trainer ? "no trainer" : card.task !== "binary_classification" ? `${card.task}: card metrics` : "dataset absent";
       return { ...base, source: `card (${why})`, rows: String(card.metrics.validation["rows"] ?? "?"), metrics: card.metrics.validation, cardDelta: "-", ok: parity.ok };
     }
     const encoder = createEncoder(card);
