@@ -10,6 +10,7 @@ import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { mountRoutes, type AnyRoute } from "./route-table.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { modelRoutes } from "./routes/models.ts";
@@ -30,6 +31,7 @@ export function createApp(deps: ApiDeps) {
     ...predictionRoutes(deps),
     ...modelRoutes(deps),
     ...eventRoutes(deps),
+    ...deadLetterRoutes(deps),
   ];
   const registry = new OpenAPIRegistry();
   const router = new Router();

@@ -126,3 +126,82 @@ export function deadLetterHandler(deps: DeadLetterDeps & { jsm: JetStreamManager
     return outcomes;
   };
 }
+
+/** A dead letter as an operator sees it. */
+export interface DeadLetterView {
+  id: number;
+  stream: string;
+  stream_seq: number;
+  subject: string;
+  consumer: string;
+  deliveries: number;
+  error: string;
+  failed_at: string;
+  original_msg_id: string | null;
+  /** the original body: parsed JSON when it is JSON, else the text */
+  payload: unknown;
+}
+
+function view(id: number, msg: { header: MsgHdrs; data: Uint8Array }): DeadLetterView {
+  const h = (k: string) => msg.header.get(k);
+  const text = new TextDecoder().decode(msg.data);
+  const json = decodeJson(msg.data);
+  return {
+    id,
+    stream: h(DLQ_HEADERS.stream),
+    stream_seq: Number(h(DLQ_HEADERS.seq)),
+    subject: h(DLQ_HEADERS.subject),
+    consumer: h(DLQ_HEADERS.consumer),
+    deliveries: Number(h(DLQ_HEADERS.deliveries)),
+    error: h(DLQ_HEADERS.error),
+    failed_at: h(DLQ_HEADERS.failedAt),
+    original_msg_id: h(DLQ_HEADERS.originalMsgId) || null,
+    payload: json === undefined ? text : json,
+  };
+}
+
+/** Dead letters still waiting, oldest first (a retried one is removed from the DLQ stream). */
+export async function listDeadLetters(
+  jsm: JetStreamManager,
+  names: StreamNames,
+  query: { consumer?: string; limit: number; after?: number },
+): Promise<{ items: DeadLetterView[]; total: number }> {
+  const info = await jsm.streams.info(names.dlq);
+  const items: DeadLetterView[] = [];
+  let seq = Math.max(info.state.first_seq, (query.after ?? 0) + 1);
+  while (items.length < query.limit && seq <= info.state.last_seq) {
+    const msg = await jsm.streams.getMessage(names.dlq, { seq }).catch(() => null);
+    if (msg) {
+      const letter = view(seq, msg);
+      if (!query.consumer || letter.consumer === query.consumer) items.push(letter);
+    }
+    seq++;
+  }
+  return { items, total: info.state.messages };
+}
+
+export class DeadLetterNotFoundError extends Error {
+  override name = "DeadLetterNotFoundError";
+}
+
+/**
+ * Publishes a dead letter again, as it was, to its original subject, then removes it from the DLQ.
+ * The re-publish has its own message id (`retry:<dlq id>`), so retrying the same letter twice in
+ * the dedup window publishes it once.
+ */
+export async function retryDeadLetter(
+  deps: { jsm: JetStreamManager; publisher: Publisher; names: StreamNames },
+  id: number,
+): Promise<{ id: number; subject: string; seq: number; duplicate: boolean }> {
+  const msg = await deps.jsm.streams.getMessage(deps.names.dlq, { seq: id }).catch(() => null);
+  if (!msg) throw new DeadLetterNotFoundError(`dead letter ${id} not found`);
+  const letter = view(id, msg);
+  if (!letter.subject) throw new DeadLetterNotFoundError(`dead letter ${id} has no original subject to re-publish to`);
+  const headers: Record<string, string> = {};
+  for (const [key, values] of msg.header) {
+    if (!key.startsWith("Tidecast-Dlq-") && key !== "Nats-Msg-Id" && values[0] !== undefined) headers[key] = values[0];
+  }
+  const ack = await deps.publisher.publishBytes("retry", letter.subject, msg.data, { msgId: `retry:${deps.names.dlq}:${id}`, headers });
+  await deps.jsm.streams.deleteMessage(deps.names.dlq, id);
+  return { id, subject: letter.subject, seq: ack.seq, duplicate: ack.duplicate };
+}
