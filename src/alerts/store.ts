@@ -66,3 +66,50 @@ export async function unpublishedAlerts(db: Knex, limit = 500): Promise<Alert[]>
 export async function markPublished(db: Knex, ids: readonly string[]): Promise<void> {
   if (ids.length > 0) await db("alerts").whereIn("id", ids).update({ published_at: db.fn.now() });
 }
+
+export interface AlertQuery {
+  status?: Alert["status"];
+  type?: string;
+  severity?: Alert["severity"];
+  entity_id?: string;
+  page: number;
+  page_size: number;
+}
+
+/** Alerts newest first, filtered, with seed 001 pagination. */
+export async function listAlerts(db: Knex, q: AlertQuery) {
+  const filtered = () => {
+    const query = db("alerts");
+    if (q.status) query.where("status", q.status);
+    if (q.type) query.where("type", q.type);
+    if (q.severity) query.where("severity", q.severity);
+    if (q.entity_id) query.where("entity_id", q.entity_id);
+    return query;
+  };
+  const [{ total }] = (await filtered().count({ total: "*" })) as [{ total: string | number }];
+  const rows: AlertRow[] = await filtered()
+    .orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }])
+    .limit(q.page_size)
+    .offset((q.page - 1) * q.page_size);
+  const count = Number(total);
+  const pages = Math.ceil(count / q.page_size);
+  return {
+    items: rows.map(toAlert),
+    pagination: { total: count, page: q.page, page_size: q.page_size, pages, has_next: q.page < pages, has_prev: q.page > 1 },
+  };
+}
+
+/** Moves an alert forward (open → acknowledged → resolved); returns null when it does not exist. */
+export async function setAlertStatus(db: Knex, id: string, status: "acknowledged" | "resolved", userId: number): Promise<Alert | null> {
+  const changes =
+    status === "acknowledged"
+      ? { status, acknowledged_at: db.fn.now(), acknowledged_by: userId }
+      : { status, resolved_at: db.fn.now(), acknowledged_at: db.raw("coalesce(acknowledged_at, now())"), acknowledged_by: db.raw("coalesce(acknowledged_by, ?)", [userId]) };
+  const query = db("alerts").where({ id });
+  // acknowledging a resolved alert would move it backwards
+  if (status === "acknowledged") query.where("status", "open");
+  const [row] = (await query.update(changes).returning("*")) as AlertRow[];
+  if (row) return toAlert(row);
+  const existing = (await db("alerts").where({ id }).first()) as AlertRow | undefined;
+  return existing ? toAlert(existing) : null;
+}

@@ -9,6 +9,7 @@ import { errorMiddleware } from "./middleware/errors.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { mountRoutes, type AnyRoute } from "./route-table.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -32,6 +33,7 @@ export function createApp(deps: ApiDeps) {
     ...modelRoutes(deps),
     ...eventRoutes(deps),
     ...deadLetterRoutes(deps),
+    ...alertRoutes(deps),
   ];
   const registry = new OpenAPIRegistry();
   const router = new Router();
