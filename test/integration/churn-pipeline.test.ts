@@ -89,6 +89,27 @@ describe("events and the churn pipeline", () => {
     assert.equal((await platform.db("alerts").where({ entity_id: "c-5" })).length, 1);
   });
 
+  it("lists alerts and lets operators acknowledge and resolve them", async () => {
+    const operator = await signedInClient(platform, "operator");
+    const list = await user.http.get("/api/v1/alerts?type=churn_risk&status=open");
+    assert.equal(list.status, 200);
+    assert.ok(list.body.items.length >= 1);
+    const alert = list.body.items[0];
+    assert.equal((await user.http.post(`/api/v1/alerts/${alert.id}/acknowledge`)).status, 403, "users may read, not act");
+    const acked = await operator.http.post(`/api/v1/alerts/${alert.id}/acknowledge`);
+    assert.equal(acked.status, 200);
+    assert.equal(acked.body.status, "acknowledged");
+    const resolved = await operator.http.post(`/api/v1/alerts/${alert.id}/resolve`);
+    assert.equal(resolved.body.status, "resolved");
+    const again = await operator.http.post(`/api/v1/alerts/${alert.id}/acknowledge`);
+    assert.equal(again.body.status, "resolved", "never moves backwards");
+    const row = await platform.db("alerts").where({ id: alert.id }).first();
+    assert.equal(row.acknowledged_by, operator.userId);
+    assert.ok(row.resolved_at);
+    assert.equal((await operator.http.post("/api/v1/alerts/00000000-0000-4000-8000-000000000000/resolve")).status, 404);
+    assert.equal((await user.http.get("/api/v1/alerts?severity=extreme")).status, 422);
+  });
+
   it("takes events producers publish to NATS directly, and dead-letters the ones it cannot use without stalling", async () => {
     const js = jetstream(platform.bus.nc);
     const subject = (key: string) => `${config.SUBJECT_PREFIX}events.customer.${key}`;
