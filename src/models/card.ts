@@ -107,15 +107,66 @@ export const EncodedColumnSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("onehot"), feature: z.string(), category: z.string() }),
   /** a text feature's vocabulary term: tf(term) × `idf`, normalised over the feature's terms */
   z.object({ kind: z.literal("term"), feature: z.string(), term: z.string(), idf: z.number().positive() }),
+  /** derived: `scale × a × b` (rules: see `DERIVED_COLUMN_KINDS`) */
+  z.object({ kind: z.literal("product"), ...derivedFields() }),
+  /** derived: `scale × (a − b)` */
+  z.object({ kind: z.literal("difference"), ...derivedFields() }),
+  /** derived: `scale × a / b`, and `on_zero_denominator` (default 0, not scaled) when b = 0 */
+  z.object({ kind: z.literal("ratio"), ...derivedFields(), on_zero_denominator: z.number().optional() }),
 ]);
 export type EncodedColumn = z.infer<typeof EncodedColumnSchema>;
+
+/**
+ * Derived columns: an encoded value computed from two features the caller sends, so a model can
+ * use e.g. power = torque × speed while requests (and the API's schema, which is `features`) carry
+ * only the raw readings. The rules, implemented once in `src/models/encode.ts`:
+ *
+ * - `features: [a, b]` name two `number`, `integer` or `boolean` features of the card (they may be
+ *   the same feature; neither needs a column of its own). Their values are the ones the encoder
+ *   writes for them: after validation, `out_of_range` clipping, imputation of a missing optional
+ *   feature by its `default`, booleans as 0/1. A request the encoder rejects has no derived value.
+ * - `product` is `scale × a × b`, `difference` is `scale × (a − b)`, `ratio` is `scale × a / b`,
+ *   except that a ratio whose denominator b is 0 (or −0) is `on_zero_denominator` (default 0; not
+ *   scaled). `scale` defaults to 1 and must not be 0.
+ * - Arithmetic is float64 on the values as sent, then stored as float32 like every column; a result
+ *   beyond ±3.4028235e38 (the float32 range: only possible when `out_of_range` is "accept" or the
+ *   ranges are huge) is clipped to it, so a derived column is always finite.
+ * - `name` is documentation (e.g. "power_w"); explanations attribute a derived column's
+ *   contribution to its source features, half to each (all of it when `a` and `b` are the same).
+ */
+export const DERIVED_COLUMN_KINDS = ["product", "difference", "ratio"] as const;
+export type DerivedColumn = Extract<EncodedColumn, { kind: (typeof DERIVED_COLUMN_KINDS)[number] }>;
+
+function derivedFields() {
+  return {
+    features: z.tuple([z.string(), z.string()]),
+    scale: z
+      .number()
+      .refine((s) => s !== 0, "scale must not be 0")
+      .optional(),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/)
+      .optional(),
+  };
+}
+
+export function isDerivedColumn(column: EncodedColumn): column is DerivedColumn {
+  return column.kind === "product" || column.kind === "difference" || column.kind === "ratio";
+}
+
+/** The card features an encoded column is computed from: its `feature`, or a derived column's two. */
+export function columnSources(column: EncodedColumn): readonly string[] {
+  return isDerivedColumn(column) ? column.features : [column.feature];
+}
 
 export const MetricsSchema = z.record(z.string(), z.number());
 
 /**
  * What serving needs to explain one prediction of a linear model without re-running training.
  * For encoded column j with value x_j, its contribution is `coefficients[j] * (x_j - column_means[j])`;
- * a feature's contribution is the sum over its columns (`encoding.columns[j].feature`).
+ * a feature's contribution is the sum over its columns (`encoding.columns[j].feature`; a derived
+ * column's contribution is split equally between its two source features).
  * `base_value + Σ contributions` is the model's raw score (the logit when `link` is "logit").
  */
 export const LinearExplainerSchema = z.object({
@@ -162,7 +213,8 @@ export type TreeArrays = z.infer<typeof TreeSchema>;
 /**
  * What serving needs to explain one prediction of a tree ensemble: the trees themselves, for exact
  * path-dependent TreeSHAP on the encoded row (`src/models/tree-shap.ts`). A column's Shapley value is
- * computed per encoding column; a feature's contribution is the sum over its columns.
+ * computed per encoding column; a feature's contribution is the sum over its columns, where a
+ * derived column's value counts half for each of its two source features.
  * `base_value + Σ contributions` is the raw score (the logit when `link` is "logit").
  */
 export const TreeExplainerSchema = z.object({
@@ -300,7 +352,7 @@ export const ModelCardSchema = z.object({
     probability_index: z.number().int().optional(),
     labels: z.array(z.string()).optional(),
   }),
-  /** decision threshold on the positive-class probability, chosen on the validation split */
+  /** decision threshold on the positive-class probability (how it was chosen: `training.hyperparameters.selection`, else the validation split) */
   threshold: z.number().optional(),
   training: z.object({
     dataset: z.string(),

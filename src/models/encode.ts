@@ -7,7 +7,7 @@
  * a flat list of per-feature plans and allocates nothing but the output vector (and, only when there
  * is something to report, the warnings array or the errors object).
  */
-import { DEFAULT_TEXT_MAX_LENGTH, type FeatureSpec, type ModelCard, type TextAnalyzer } from "./card.ts";
+import { DEFAULT_TEXT_MAX_LENGTH, isDerivedColumn, type DerivedColumn, type FeatureSpec, type ModelCard, type TextAnalyzer } from "./card.ts";
 import { compileAnalyzer, TextAnalyzerError, writeTfidf, type Analyzer } from "./text.ts";
 
 /** The parts of a card the encoder reads; a whole `ModelCard` fits. */
@@ -69,9 +69,34 @@ interface TextPlan {
   maxLength: number;
 }
 
+/**
+ * The derived columns of a card (rules: `DERIVED_COLUMN_KINDS` in card.ts), as parallel arrays read
+ * after every feature has its value: `values[a[k]]` and `values[b[k]]` are the features' indices
+ * in the per-encoder value slots.
+ */
+interface DerivedPlan {
+  count: number;
+  /** DerivedOp per column */
+  op: Uint8Array;
+  col: Int32Array;
+  a: Int32Array;
+  b: Int32Array;
+  scale: Float64Array;
+  /** a ratio's value when its denominator is 0 */
+  onZero: Float64Array;
+}
+
+const DerivedOp = { Product: 0, Difference: 1, Ratio: 2 } as const;
+const DERIVED_OP: Record<DerivedColumn["kind"], number> = { product: DerivedOp.Product, difference: DerivedOp.Difference, ratio: DerivedOp.Ratio };
+
+/** Largest finite float32: a derived value beyond it is clipped, so no column is ever ±Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Everything about one feature that the hot path needs, precomputed. */
 interface FeaturePlan {
   name: string;
+  /** this plan's index: its slot in the encoder's `values` (number/integer/boolean features) */
+  slot: number;
   kind: Kind;
   required: boolean;
   /** encoded column of a number/integer/boolean feature; -1 when the model does not use it */
@@ -103,8 +128,11 @@ interface FeaturePlan {
  */
 export function createEncoder(card: EncodingCard): Encoder {
   const width = card.encoding.columns.length;
-  const plans = compilePlans(card);
+  const { plans, derived } = compilePlans(card);
   const byName = new Map(plans.map((p) => [p.name, p]));
+  // each number/integer/boolean feature's final value (clipped or imputed), for derived columns;
+  // encodeInto is synchronous, so one scratch array per encoder is never shared by two calls
+  const values = new Float64Array(plans.length);
 
   function encodeInto(features: Record<string, unknown>, out: Float32Array, offset: number): EncodeOutcome {
     if (offset < 0 || offset + width > out.length) {
@@ -130,8 +158,9 @@ export function createEncoder(card: EncodingCard): Encoder {
           errors = addError(errors, plan.name, "is required");
         } else if (plan.kind === Kind.Category) {
           if (plan.defaultCol >= 0) out[offset + plan.defaultCol] = 1;
-        } else if (plan.numericCol >= 0) {
-          out[offset + plan.numericCol] = plan.defaultValue;
+        } else if (plan.kind !== Kind.Text) {
+          values[i] = plan.defaultValue;
+          if (plan.numericCol >= 0) out[offset + plan.numericCol] = plan.defaultValue;
         }
         continue;
       }
@@ -158,6 +187,7 @@ export function createEncoder(card: EncodingCard): Encoder {
               `${plan.name}: ${value} is outside the training range ${plan.intervalText}; clipped to ${x}`,
             );
           }
+          values[i] = x;
           if (plan.numericCol >= 0) out[offset + plan.numericCol] = x;
           break;
         }
@@ -165,8 +195,9 @@ export function createEncoder(card: EncodingCard): Encoder {
           const b = toBoolean(value);
           if (b === undefined) {
             errors = addError(errors, plan.name, 'must be a boolean: true/false, "Yes"/"No" or 0/1');
-          } else if (plan.numericCol >= 0) {
-            out[offset + plan.numericCol] = b ? 1 : 0;
+          } else {
+            values[i] = b ? 1 : 0;
+            if (plan.numericCol >= 0) out[offset + plan.numericCol] = values[i]!;
           }
           break;
         }
@@ -216,6 +247,23 @@ export function createEncoder(card: EncodingCard): Encoder {
     if (errors !== null) {
       out.fill(0, offset, offset + width);
       return { ok: false, errors };
+    }
+    for (let k = 0; k < derived.count; k++) {
+      const a = values[derived.a[k]!]!;
+      const b = values[derived.b[k]!]!;
+      let v: number;
+      switch (derived.op[k]) {
+        case DerivedOp.Product:
+          v = a * b * derived.scale[k]!;
+          break;
+        case DerivedOp.Difference:
+          v = (a - b) * derived.scale[k]!;
+          break;
+        default:
+          v = b === 0 ? derived.onZero[k]! : (a / b) * derived.scale[k]!;
+      }
+      // finite inputs and a nonzero scale cannot make NaN; only an overflow is left to bound
+      out[offset + derived.col[k]!] = v > FLOAT32_MAX ? FLOAT32_MAX : v < -FLOAT32_MAX ? -FLOAT32_MAX : v;
     }
     return { ok: true, warnings: warnings ?? NO_WARNINGS };
   }
@@ -370,7 +418,7 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function compilePlans(card: EncodingCard): FeaturePlan[] {
+function compilePlans(card: EncodingCard): { plans: FeaturePlan[]; derived: DerivedPlan } {
   const plans = new Map<string, FeaturePlan>();
   for (const f of card.features) {
     if (plans.has(f.name)) throw new CardEncodingError(`feature "${f.name}" is declared twice`);
@@ -400,6 +448,7 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
     if (min > max) throw new CardEncodingError(`feature "${f.name}": min ${min} > max ${max}`);
     plans.set(f.name, {
       name: f.name,
+      slot: plans.size,
       kind,
       required: f.required,
       numericCol: -1,
@@ -418,7 +467,12 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
     });
   }
 
+  const derivedColumns: Array<{ column: DerivedColumn; index: number }> = [];
   card.encoding.columns.forEach((column, index) => {
+    if (isDerivedColumn(column)) {
+      derivedColumns.push({ column, index });
+      return;
+    }
     const plan = plans.get(column.feature);
     if (!plan) throw new CardEncodingError(`encoding column ${index} names unknown feature "${column.feature}"`);
     if (column.kind === "term") {
@@ -468,5 +522,43 @@ function compilePlans(card: EncodingCard): FeaturePlan[] {
       plan.defaultValue = fallback;
     }
   }
-  return [...plans.values()];
+  return { plans: [...plans.values()], derived: compileDerived(derivedColumns, plans) };
+}
+
+function compileDerived(columns: ReadonlyArray<{ column: DerivedColumn; index: number }>, plans: ReadonlyMap<string, FeaturePlan>): DerivedPlan {
+  const n = columns.length;
+  const derived: DerivedPlan = {
+    count: n,
+    op: new Uint8Array(n),
+    col: new Int32Array(n),
+    a: new Int32Array(n),
+    b: new Int32Array(n),
+    scale: new Float64Array(n),
+    onZero: new Float64Array(n),
+  };
+  const seen = new Set<string>();
+  columns.forEach(({ column, index }, k) => {
+    const slots = column.features.map((name) => {
+      const plan = plans.get(name);
+      if (!plan) throw new CardEncodingError(`encoding column ${index} (${column.kind}) names unknown feature "${name}"`);
+      if (plan.kind === Kind.Category || plan.kind === Kind.Text) {
+        throw new CardEncodingError(`encoding column ${index} (${column.kind}): feature "${name}" is not a number, integer or boolean`);
+      }
+      return plan.slot;
+    });
+    const scale = column.scale ?? 1;
+    if (!Number.isFinite(scale) || scale === 0) throw new CardEncodingError(`encoding column ${index} (${column.kind}): scale must be finite and not 0`);
+    const onZero = column.kind === "ratio" ? (column.on_zero_denominator ?? 0) : 0;
+    if (!Number.isFinite(onZero)) throw new CardEncodingError(`encoding column ${index} (ratio): on_zero_denominator must be finite`);
+    const key = JSON.stringify([column.kind, column.features, scale, onZero]);
+    if (seen.has(key)) throw new CardEncodingError(`encoding column ${index}: the same ${column.kind} of ${column.features.join(", ")} is encoded twice`);
+    seen.add(key);
+    derived.op[k] = DERIVED_OP[column.kind];
+    derived.col[k] = index;
+    derived.a[k] = slots[0]!;
+    derived.b[k] = slots[1]!;
+    derived.scale[k] = scale;
+    derived.onZero[k] = onZero;
+  });
+  return derived;
 }

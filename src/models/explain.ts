@@ -1,8 +1,58 @@
-import type { ModelCard, TreeArrays } from "./card.ts";
+import { columnSources, type EncodedColumn, type ModelCard, type TreeArrays } from "./card.ts";
 import { createTreeShap, type ShapTree } from "./tree-shap.ts";
 
 /** Per-feature contributions to one prediction's raw score (logit or value), largest |value| first. */
 export type Contributions = Array<{ feature: string; contribution: number }>;
+
+/**
+ * How per-column contributions become per-feature ones. Column j adds `share[e] × φ_j` to feature
+ * `feature[e]` for each entry e in [start[j], start[j + 1]): a numeric, onehot or term column gives
+ * all of its φ to its feature; a derived column (product, difference, ratio of two features) gives
+ * half to each source feature, or all of it when both sources are the same feature. The shares of
+ * a column sum to 1, so Σ over features = Σ over columns, and `base + Σ contributions = margin`
+ * holds exactly as it does per column.
+ */
+export interface ColumnAttribution {
+  /** the features contributions are reported for; indices below point into it */
+  features: readonly string[];
+  start: Int32Array;
+  feature: Int32Array;
+  share: Float64Array;
+}
+
+/**
+ * The attribution of `columns`. With `features` the indices refer to that list (every source must
+ * be in it); without, to the sources in order of first appearance.
+ */
+export function columnAttribution(columns: readonly EncodedColumn[], features?: readonly string[]): ColumnAttribution {
+  const names = features ? [...features] : [...new Set(columns.flatMap((c) => columnSources(c)))];
+  const index = new Map(names.map((name, i) => [name, i]));
+  const start = new Int32Array(columns.length + 1);
+  const feature: number[] = [];
+  const share: number[] = [];
+  columns.forEach((column, j) => {
+    const sources = [...new Set(columnSources(column))];
+    for (const source of sources) {
+      const i = index.get(source);
+      if (i === undefined) throw new RangeError(`encoding column ${j} reads "${source}", which is not among the features explained`);
+      feature.push(i);
+      share.push(1 / sources.length);
+    }
+    start[j + 1] = feature.length;
+  });
+  return { features: names, start, feature: Int32Array.from(feature), share: Float64Array.from(share) };
+}
+
+/** Adds each column's `phi` (from `phiOffset`) to its features' entries of `sums`, by `attribution`. */
+export function attributeColumns(attribution: ColumnAttribution, phi: ArrayLike<number>, sums: Float64Array, phiOffset = 0): void {
+  const { start, feature, share } = attribution;
+  const columns = start.length - 1;
+  for (let j = 0; j < columns; j++) {
+    const value = phi[phiOffset + j]!;
+    if (value === 0) continue;
+    for (let e = start[j]!; e < start[j + 1]!; e++) sums[feature[e]!]! += share[e]! * value;
+  }
+}
 
 /**
  * Builds the explainer for a card, or null when the card carries none. The returned function reads
@@ -11,36 +61,34 @@ export type Contributions = Array<{ feature: string; contribution: number }>;
 export function createExplainer(card: ModelCard): ((flat: Float32Array, offset: number) => Contributions) | null {
   const explainer = card.explainer;
   if (!explainer) return null;
+  const attribution = columnAttribution(card.encoding.columns);
+  const { features } = attribution;
+  const report = (sums: Float64Array): Contributions =>
+    features
+      .map((feature, i) => ({ feature, contribution: sums[i]! }))
+      .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
   switch (explainer.kind) {
     case "linear": {
       const { coefficients, column_means } = explainer;
-      const features = [...new Set(card.encoding.columns.map((c) => c.feature))];
-      const featureIndex = card.encoding.columns.map((c) => features.indexOf(c.feature));
+      const terms = new Float64Array(coefficients.length);
       return (flat, offset) => {
+        for (let j = 0; j < coefficients.length; j++) terms[j] = coefficients[j]! * (flat[offset + j]! - column_means[j]!);
         const sums = new Float64Array(features.length);
-        for (let j = 0; j < coefficients.length; j++) {
-          sums[featureIndex[j]!]! += coefficients[j]! * (flat[offset + j]! - column_means[j]!);
-        }
-        return features
-          .map((feature, i) => ({ feature, contribution: sums[i]! }))
-          .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+        attributeColumns(attribution, terms, sums);
+        return report(sums);
       };
     }
     case "tree": {
-      // exact TreeSHAP per encoding column, summed per feature; compiled once per loaded card
+      // exact TreeSHAP per encoding column, attributed to features; compiled once per loaded card
       const width = card.encoding.columns.length;
       const shap = createTreeShap(explainer.trees.map(shapTree), width);
-      const features = [...new Set(card.encoding.columns.map((c) => c.feature))];
-      const featureIndex = card.encoding.columns.map((c) => features.indexOf(c.feature));
       const phi = new Float64Array(width);
       return (flat, offset) => {
         phi.fill(0);
         shap.explainRow(flat, offset, phi);
         const sums = new Float64Array(features.length);
-        for (let j = 0; j < width; j++) sums[featureIndex[j]!]! += phi[j]!;
-        return features
-          .map((feature, i) => ({ feature, contribution: sums[i]! }))
-          .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+        attributeColumns(attribution, phi, sums);
+        return report(sums);
       };
     }
   }

@@ -4,7 +4,7 @@
  * encoder → L2 strength chosen by validation AUC → threshold chosen by validation F1 → metrics,
  * importances and explainer → ONNX bytes, card and parity rows.
  */
-import { ModelCardSchema, type ModelCard } from "../models/card.ts";
+import { isDerivedColumn, ModelCardSchema, type ModelCard } from "../models/card.ts";
 import { coerceStringRow, createEncoder, type Encoder } from "../models/encode.ts";
 import { buildEncoding, describeFeatures, draftFeatureSpecs, type DeclaredFeature } from "./features.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
@@ -90,7 +90,11 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
   const baseline = binaryMetrics(validationY, new Float64Array(validationY.length).fill(prior), 0.5);
   log(`${spec.name}: chose l2=${model.l2}; validation AUC ${metrics.auc.toFixed(4)}, F1 ${metrics.f1.toFixed(4)} at threshold ${threshold.toFixed(4)}`);
 
-  const columnFeature = encoding.columns.map((c) => c.feature);
+  const columnFeature = encoding.columns.map((c) => {
+    // buildEncoding above adds no derived columns; their importance would need splitting (explain.ts)
+    if (isDerivedColumn(c)) throw new TrainingError(`${spec.name}: the linear recipe has no derived columns`);
+    return c.feature;
+  });
   const importance = featureImportance(model, validationX.matrix, columnFeature, features.map((f) => f.name));
   const baseValue = model.raw.intercept + dot(model.raw.weights, model.means);
 

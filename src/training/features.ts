@@ -2,7 +2,7 @@
  * From a trainer's feature declarations and its training rows to the card's `features` (ranges,
  * imputation defaults) and `encoding` (which column of the vector holds what).
  */
-import type { EncodedColumn, FeatureSpec, ModelCard } from "../models/card.ts";
+import type { DerivedColumn, EncodedColumn, FeatureSpec, ModelCard } from "../models/card.ts";
 
 /** What a trainer states about a feature; ranges and defaults are measured from training data. */
 export interface DeclaredFeature {
@@ -83,12 +83,17 @@ export function describeFeatures(declared: readonly DeclaredFeature[], rows: rea
   });
 }
 
-/** One numeric column per number/integer/boolean feature and one 0/1 column per category, in order. */
-export function buildEncoding(features: readonly FeatureSpec[], inputName: string): ModelCard["encoding"] {
+/**
+ * One numeric column per number/integer/boolean feature and one 0/1 column per category, in order,
+ * then the `derived` columns (products, differences, ratios of numeric features; see card.ts) as
+ * given. The encoder checks that a derived column's sources are numeric features of the card.
+ */
+export function buildEncoding(features: readonly FeatureSpec[], inputName: string, derived: readonly DerivedColumn[] = []): ModelCard["encoding"] {
   const columns: EncodedColumn[] = [];
   for (const f of features) {
     if (f.type === "category") for (const category of f.categories ?? []) columns.push({ kind: "onehot", feature: f.name, category });
     else columns.push({ kind: "numeric", feature: f.name });
   }
+  for (const column of derived) columns.push(structuredClone(column));
   return { input_name: inputName, columns };
 }

@@ -9,17 +9,22 @@ import { loadOnnxSession, runBatch } from "../../src/models/onnx-runtime.ts";
 import { MODEL_FILE, readCard, readParity } from "../../src/training/artifacts.ts";
 
 /** The shipped gradient-boosted-tree models and the features the API serves for each. */
+const BANK = [
+  "age", "job", "marital", "education", "default", "housing", "loan", "contact", "month", "day_of_week", "campaign",
+  "pdays", "previous", "poutcome", "emp_var_rate", "cons_price_idx", "cons_conf_idx", "euribor3m", "nr_employed",
+];
+const AI4I = ["type", "air_temperature_k", "process_temperature_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min"];
 const SHIPPED: Record<string, string[]> = {
-  "lead_conversion/1.0.0": [
-    "age", "job", "marital", "education", "default", "housing", "loan", "contact", "month", "day_of_week", "campaign",
-    "pdays", "previous", "poutcome", "emp_var_rate", "cons_price_idx", "cons_conf_idx", "euribor3m", "nr_employed",
-  ],
+  "lead_conversion/1.0.0": BANK,
+  // 1.1.0 adds derived encoding columns; the features the API serves are unchanged
+  "lead_conversion/1.1.0": BANK,
   "credit_default/1.0.0": [
     "limit_bal", "sex", "education", "marriage", "age", "pay_0", "pay_2", "pay_3", "pay_4", "pay_5", "pay_6",
     "bill_amt1", "bill_amt2", "bill_amt3", "bill_amt4", "bill_amt5", "bill_amt6",
     "pay_amt1", "pay_amt2", "pay_amt3", "pay_amt4", "pay_amt5", "pay_amt6",
   ],
-  "machine_failure/1.0.0": ["type", "air_temperature_k", "process_temperature_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min"],
+  "machine_failure/1.0.0": AI4I,
+  "machine_failure/1.1.0": AI4I,
 };
 
 const modelsDir = fileURLToPath(new URL("../../models/", import.meta.url));

@@ -6,14 +6,18 @@
  *   → for each parameter set of a small grid: K-fold cross-fitted boosting on the training rows
  *     (member k fits the other folds and early-stops on fold k; the model averages the members);
  *     the set with the best out-of-fold AUC (or log loss) wins
- *   → threshold by validation F1 → metrics, TreeSHAP importances and the tree explainer
+ *   → threshold by validation F1, or (`threshold: "out_of_fold"`) by the out-of-fold F1 of the
+ *     training rows → metrics, TreeSHAP importances and the tree explainer
  *   → ONNX TreeEnsembleClassifier, checked against onnxruntime on every validation row
  *   → card and parity rows.
  *
- * The validation rows never fit, stop or choose a model: they only set the threshold and measure.
+ * The validation rows never fit, stop or choose a model: they only set the threshold (unless it is
+ * chosen out of fold) and measure. `derived` columns (products, differences, ratios of numeric
+ * features, card.ts) are appended to the encoding; callers still send only the features.
  */
-import { ModelCardSchema, type ModelCard, type TreeArrays } from "../../models/card.ts";
+import { ModelCardSchema, type DerivedColumn, type ModelCard, type TreeArrays } from "../../models/card.ts";
 import { coerceStringRow, createEncoder, type Encoder } from "../../models/encode.ts";
+import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
 import { createTreeShap } from "../../models/tree-shap.ts";
 import { buildEncoding, describeFeatures, draftFeatureSpecs, type DeclaredFeature } from "../features.ts";
@@ -31,6 +35,8 @@ export interface BinaryGbdtSpec {
   displayName: string;
   description: string;
   features: DeclaredFeature[];
+  /** encoded columns computed from the features (after their own columns); none by default */
+  derived?: DerivedColumn[];
   /** names of label 0 and label 1 */
   classLabels: [string, string];
   inputName?: string;
@@ -41,6 +47,11 @@ export interface BinaryGbdtSpec {
   grid: Partial<GbdtParams>[];
   /** how the grid winner is chosen, on the out-of-fold scores of the training rows */
   selectBy?: "auc" | "log_loss";
+  /**
+   * where the F1-maximising threshold is found: on the validation rows (the default), or on the
+   * training rows' out-of-fold scores, which leaves the validation rows untouched by any choice
+   */
+  threshold?: "validation" | "out_of_fold";
   split: { validationFraction: number; seed: number };
   /** cross-fitting: number of folds (members) and the fold assignment's seed */
   crossFit: { folds: number; seed: number };
@@ -78,7 +89,7 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
   } catch (cause) {
     throw new TrainingError(`${spec.name}: ${(cause as Error).message}`, { cause });
   }
-  const encoding = buildEncoding(features, inputName);
+  const encoding = buildEncoding(features, inputName, spec.derived ?? []);
   const encoder = createEncoder({ features, encoding });
   const width = encoder.width;
 
@@ -113,7 +124,9 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
   const model = fit.model;
   const validationP = predict(model, validationData.x, validationData.rows);
 
-  const { threshold } = bestF1Threshold(validationY, validationP);
+  const thresholdBy = spec.threshold ?? "validation";
+  const { threshold } =
+    thresholdBy === "out_of_fold" ? bestF1Threshold(trainY, Array.from(fit.outOfFold, sigmoid)) : bestF1Threshold(validationY, validationP);
   const metrics = binaryMetrics(validationY, validationP, threshold);
   const trainAuc = rocAuc(trainY, predict(model, trainData.x, trainData.rows));
   const prior = mean(trainY);
@@ -123,8 +136,7 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
   // explanations: exact TreeSHAP per validation row, summed per feature
   const shap = createTreeShap(model.trees, width);
   const baseValue = model.baseScore + shap.expectedValue;
-  const names = features.map((f) => f.name);
-  const importance = shapImportance(shap, validationData, encoding.columns.map((c) => names.indexOf(c.feature)), names);
+  const importance = shapImportance(shap, validationData, columnAttribution(encoding.columns, features.map((f) => f.name)));
 
   const onnx = exportTreeClassifier({
     model,
@@ -198,7 +210,7 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
           best_log_loss_by_member: fit.members.map((m) => round(m.bestValidationLoss)),
         },
         grid: tried,
-        selection: `parameter set by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"} on the training rows (ties → earlier entry); threshold by validation F1`,
+        selection: `parameter set by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"} on the training rows (ties → earlier entry); threshold by ${thresholdBy === "out_of_fold" ? "out-of-fold F1 on the training rows" : "validation F1"}`,
         validation_fraction: spec.split.validationFraction,
         binning: `quantile bins per encoded column (≤ ${p.maxBins - 1} value bins + 1 missing), float32 thresholds, x ≤ threshold goes left`,
         one_hot: "full one-hot per category; unknown or missing-without-default category → all its columns 0",
@@ -206,7 +218,10 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
       },
       notes: [
         spec.training.notes,
-        `${folds} cross-fitted members on the ${split.train.length} training rows (out-of-fold AUC ${chosen.oof.auc.toFixed(4)}); the parameter set was chosen among ${spec.grid.length} by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"}. The ${split.validation.length} validation rows chose only the threshold (so F1, precision, recall and accuracy are slightly optimistic) and measured everything else untouched.`,
+        `${folds} cross-fitted members on the ${split.train.length} training rows (out-of-fold AUC ${chosen.oof.auc.toFixed(4)}); the parameter set was chosen among ${spec.grid.length} by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"}. ` +
+          (thresholdBy === "out_of_fold"
+            ? `The threshold maximises F1 on the training rows' out-of-fold scores, so the ${split.validation.length} validation rows chose nothing and every validation metric is an untouched estimate.`
+            : `The ${split.validation.length} validation rows chose only the threshold (so F1, precision, recall and accuracy are slightly optimistic) and measured everything else untouched.`),
         `Training-rows AUC of the shipped ensemble ${trainAuc.toFixed(4)} (each row was seen by ${folds - 1} of the ${folds} members).`,
         `onnxruntime reproduces the trainer on all ${validationData.rows} validation rows within ${runtime.worst.toExponential(1)} (${runtime.flipped} thresholded decisions differ).`,
         `Validation rows with a clipped or unknown value: ${validationX.rowsWithWarnings}.`,
@@ -295,13 +310,12 @@ function encodeRows(
   return { x: out, warnings, rowsWithWarnings };
 }
 
-/** Mean over rows of |Σ_{columns of the feature} φ|, per feature, largest first. */
-function shapImportance(
-  shap: ReturnType<typeof createTreeShap>,
-  data: GbdtData,
-  columnFeature: number[],
-  names: string[],
-): Record<string, number> {
+/**
+ * Mean over rows of |Σ_{columns of the feature} φ|, per feature, largest first; a derived column's
+ * φ is shared between its source features as serving's explanations share it (explain.ts).
+ */
+function shapImportance(shap: ReturnType<typeof createTreeShap>, data: GbdtData, attribution: ColumnAttribution): Record<string, number> {
+  const names = attribution.features;
   const sums = new Float64Array(names.length);
   const perFeature = new Float64Array(names.length);
   const phi = new Float64Array(data.cols);
@@ -309,7 +323,7 @@ function shapImportance(
     phi.fill(0);
     perFeature.fill(0);
     shap.explainRow(data.x, r * data.cols, phi);
-    for (let j = 0; j < data.cols; j++) perFeature[columnFeature[j]!]! += phi[j]!;
+    attributeColumns(attribution, phi, perFeature);
     for (let f = 0; f < names.length; f++) sums[f]! += Math.abs(perFeature[f]!);
   }
   const entries = names.map((n, f) => [n, round(sums[f]! / data.rows)] as const).sort((a, b) => b[1] - a[1]);
