@@ -8,6 +8,7 @@
  */
 import { churnTelco } from "./trainers/churn-telco.ts";
 import { creditDefault } from "./trainers/credit-default.ts";
+import { demandForecast } from "./trainers/demand-forecast.ts";
 import { leadConversion, leadConversionV1_0_0 } from "./trainers/lead-conversion.ts";
 import { machineFailure, machineFailureV1_0_0 } from "./trainers/machine-failure.ts";
 import { customerSegments } from "./trainers/customer-segments.ts";
@@ -19,7 +20,7 @@ import { b2bLeadScore } from "./trainers/b2b-lead-score.ts";
 import { compareVersions } from "../models/registry.ts";
 import type { TrainerEntry } from "./trainer.ts";
 
-export const TRAINERS: readonly TrainerEntry[] = [churnTelco, leadConversion, creditDefault, machineFailure, customerSegments, recommendRetail, salesForecast, sentiment, leadScoring, b2bLeadScore];
+export const TRAINERS: readonly TrainerEntry[] = [churnTelco, leadConversion, creditDefault, machineFailure, customerSegments, recommendRetail, salesForecast, sentiment, leadScoring, b2bLeadScore, demandForecast];
 
 /** Trainers of earlier, still shipped versions: only trained when asked for as `<name>@<version>`. */
 export const EARLIER_TRAINERS: readonly TrainerEntry[] = [leadConversionV1_0_0, machineFailureV1_0_0];
