@@ -8,6 +8,14 @@ import { lockStates, saveStates, type CustomerState } from "./state.ts";
 export const CHURN_MODEL = "churn_telco";
 const KEY_FACTORS = 3;
 
+// The batch's history as one JSON parameter; a message id already stored (a redelivery) is skipped.
+const INSERT_HISTORY_SQL = `
+  INSERT INTO churn_history (customer_id, message_id, event_type, churn_probability, risk_level, model_version, key_factors, stream_seq)
+  SELECT customer_id, message_id, event_type, churn_probability, risk_level, model_version, key_factors, stream_seq
+    FROM jsonb_to_recordset(?::jsonb) AS h(customer_id text, message_id text, event_type text, churn_probability double precision,
+                                           risk_level text, model_version text, key_factors jsonb, stream_seq bigint)
+  ON CONFLICT (message_id) DO NOTHING`;
+
 interface Applied {
   index: number;
   msg: JsMsg;
@@ -87,7 +95,7 @@ export function createChurnHandler(deps: PipelineDeps) {
           churn_probability: probability,
           risk_level: risk,
           model_version: model.version,
-          key_factors: JSON.stringify(factors),
+          key_factors: factors,
           stream_seq: a.msg.seq,
         });
         if (risk === "High" && previousRisk !== "High") {
@@ -104,7 +112,7 @@ export function createChurnHandler(deps: PipelineDeps) {
         }
       }
       await saveStates(trx, [...new Set(applied.map((a) => a.state))]);
-      if (history.length > 0) await trx("churn_history").insert(history).onConflict("message_id").ignore();
+      if (history.length > 0) await trx.raw(INSERT_HISTORY_SQL, [JSON.stringify(history)]);
       return insertAlerts(trx, newAlerts);
     });
     metrics.dbWriteDuration.observe({ pipeline: "churn" }, (performance.now() - started) / 1000);

@@ -1,6 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
+import type { Knex } from "knex";
 import { v5 as uuidv5 } from "uuid";
-import { encodeBatch, presentPrediction, scoreWithOutputs, type LoadedModel } from "../../src/models/index.ts";
+import { encodeBatch, presentPrediction, scoreWithOutputs, type LoadedModel, type PredictionOutput } from "../../src/models/index.ts";
 import { decodeJson, encodeJson, REPLY_HEADER, type Outcome } from "../../src/streams/index.ts";
 import type { PipelineDeps } from "../types.ts";
 import { PredictRequestSchema, type PredictReply, type PredictRequest } from "../../src/predictions/index.ts";
@@ -26,9 +27,9 @@ interface Row {
   tenant_id: number | null;
   user_id: number | null;
   status: "completed" | "failed";
-  input: string;
-  output: string | null;
-  error: string | null;
+  input: Record<string, unknown>;
+  output: PredictionOutput | null;
+  error: Record<string, unknown> | null;
   score: number | null;
   latency_ms: number | null;
   stream_seq: number;
@@ -42,6 +43,7 @@ interface Row {
  */
 export function createScorerHandler(deps: PipelineDeps) {
   const { db, bus, registry, metrics } = deps;
+  const write = createResultWriter(db);
   return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));
     const replies = new Map<number, PredictReply>();
@@ -97,7 +99,7 @@ export function createScorerHandler(deps: PipelineDeps) {
         rows.push({
           ...baseRow(item, model.version),
           status: "completed",
-          output: JSON.stringify(output),
+          output,
           error: null,
           score: output.score,
           latency_ms: latencyMs(item.request, createdAt),
@@ -117,16 +119,7 @@ export function createScorerHandler(deps: PipelineDeps) {
 
     if (rows.length > 0) {
       const started = performance.now();
-      await db.transaction(async (trx) => {
-        // A pending row (left by an API that timed out) is completed; a finished one is kept as is.
-        const inserted: Array<{ id: string; user_id: number | null }> = await trx("predictions")
-          .insert(rows)
-          .onConflict("id")
-          .merge(["status", "output", "error", "score", "latency_ms", "stream_seq", "model_version"])
-          .where("predictions.status", "pending")
-          .returning(["id", "user_id"]);
-        await chargeCredits(trx, inserted);
-      });
+      await write(rows);
       metrics.dbWriteDuration.observe({ pipeline: "scorer" }, (performance.now() - started) / 1000);
     }
 
@@ -138,17 +131,78 @@ export function createScorerHandler(deps: PipelineDeps) {
   };
 }
 
-/** One credit per completed prediction, charged in the transaction that stores it. */
-async function chargeCredits(trx: import("knex").Knex.Transaction, inserted: Array<{ user_id: number | null }>) {
-  const perUser = new Map<number, number>();
-  for (const row of inserted) if (row.user_id !== null) perUser.set(row.user_id, (perUser.get(row.user_id) ?? 0) + 1);
-  if (perUser.size === 0) return;
-  const values = [...perUser].map(() => "(?::int, ?::int)").join(", ");
-  await trx.raw(
-    `UPDATE users SET credits_remaining = GREATEST(users.credits_remaining - c.n, 0)
-       FROM (VALUES ${values}) AS c(id, n) WHERE users.id = c.id`,
-    [...perUser].flat(),
-  );
+/**
+ * Writes batches' results, one statement at a time per process: batches that finish scoring while
+ * a statement runs are written together by the next one (a group commit). Concurrent batches would
+ * otherwise each update, and queue on, the same `users` row whenever one user sends many requests;
+ * this way none waits on another's row lock and commits are fewer and larger. Each batch's promise
+ * settles once its rows are committed. A group that fails is written again batch by batch, so one
+ * batch's bad row never fails the others.
+ */
+function createResultWriter(db: Knex): (rows: readonly Row[]) => Promise<void> {
+  const queue: Array<{ rows: readonly Row[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  let writing = false;
+  const drain = async () => {
+    writing = true;
+    try {
+      while (queue.length > 0) {
+        const group = queue.splice(0);
+        try {
+          await storeAndCharge(db, group.length === 1 ? group[0]!.rows : group.flatMap((g) => g.rows));
+          for (const g of group) g.resolve();
+        } catch (err) {
+          if (group.length === 1) group[0]!.reject(err);
+          else for (const g of group) await storeAndCharge(db, g.rows).then(g.resolve, g.reject);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  };
+  return (rows) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ rows, resolve, reject });
+      if (!writing) void drain();
+    });
+}
+
+/**
+ * Stores results and charges one credit per completed prediction, in one statement (so in one
+ * transaction, and the `users` row is locked only from its update to the commit, never across a
+ * round trip). Only rows this statement inserted, or moved from pending (left by an API that timed
+ * out) to done, are charged: a redelivered request finds its row finished and costs nothing.
+ */
+async function storeAndCharge(db: Knex, rows: readonly Row[]): Promise<void> {
+  // a named (prepared) statement: each connection parses and plans it once, which for a batch of a
+  // few rows is most of what Postgres would otherwise spend on it
+  await db.raw(STORE_AND_CHARGE_SQL, [JSON.stringify(uniqueById(rows))]).options({ name: "tidecast_scorer_store_and_charge" });
+}
+
+const STORE_AND_CHARGE_SQL = `
+  WITH stored AS (
+    INSERT INTO predictions (id, message_id, model, model_version, source, tenant_id, user_id, status, input, output, error, score, latency_ms, stream_seq)
+    SELECT id, message_id, model, model_version, source, tenant_id, user_id, status, input, output, error, score, latency_ms, stream_seq
+      FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, message_id text, model text, model_version text, source text, tenant_id integer,
+                                             user_id integer, status text, input jsonb, output jsonb, error jsonb, score double precision,
+                                             latency_ms double precision, stream_seq bigint)
+    ON CONFLICT (id) DO UPDATE
+       SET status = EXCLUDED.status, output = EXCLUDED.output, error = EXCLUDED.error, score = EXCLUDED.score,
+           latency_ms = EXCLUDED.latency_ms, stream_seq = EXCLUDED.stream_seq, model_version = EXCLUDED.model_version
+     WHERE predictions.status = 'pending'
+    RETURNING user_id, status
+  ), charged AS (
+    UPDATE users SET credits_remaining = GREATEST(users.credits_remaining - c.n, 0)
+      FROM (SELECT user_id, count(*)::integer AS n FROM stored WHERE status = 'completed' AND user_id IS NOT NULL GROUP BY user_id) AS c
+     WHERE users.id = c.user_id
+    RETURNING users.id
+  )
+  SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM charged) AS charged`;
+
+/** One row per prediction id: a second message for the same id in one batch is a duplicate (its row is the first's). */
+function uniqueById(rows: readonly Row[]): readonly Row[] {
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  return unique.length === rows.length ? rows : unique;
 }
 
 function baseRow(item: Item, version: string) {
@@ -160,13 +214,13 @@ function baseRow(item: Item, version: string) {
     source: item.request.source,
     tenant_id: item.request.tenant_id ?? null,
     user_id: item.request.user_id ?? null,
-    input: JSON.stringify(item.request.features),
+    input: item.request.features,
     stream_seq: item.msg.seq,
   };
 }
 
 function failedRow(item: Item, version: string, error: Record<string, unknown>): Row {
-  return { ...baseRow(item, version), status: "failed", output: null, error: JSON.stringify(error), score: null, latency_ms: null };
+  return { ...baseRow(item, version), status: "failed", output: null, error, score: null, latency_ms: null };
 }
 
 function latencyMs(request: PredictRequest, now: Date): number | null {
