@@ -4,7 +4,7 @@ import { createScorerHandler } from "./handler.ts";
 export { PredictRequestSchema } from "../../src/predictions/index.ts";
 export type { PredictReply, PredictRequest } from "../../src/predictions/index.ts";
 
-/** Stateless: batches run concurrently, so a slow write does not hold up the next requests. */
+/** Stateless: batches are scored concurrently; their writes are grouped, one statement in flight per process. */
 export const scorerPipeline: PipelineDefinition = {
   name: "scorer",
   stream: (names) => names.predict,
