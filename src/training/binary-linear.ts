@@ -5,8 +5,8 @@
  * importances and explainer → ONNX bytes, card and parity rows.
  */
 import { isDerivedColumn, ModelCardSchema, type ModelCard } from "../models/card.ts";
-import { coerceStringRow, createEncoder, type Encoder } from "../models/encode.ts";
-import { buildEncoding, describeFeatures, draftFeatureSpecs, type DeclaredFeature } from "./features.ts";
+import { coerceStringRow, createEncoder } from "../models/encode.ts";
+import { buildEncoding, describeFeatures, draftFeatureSpecs, encodeTrainingRows, type DeclaredFeature } from "./features.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
 import { binaryMetrics, bestF1Threshold, rocAuc, type BinaryMetrics } from "./metrics.ts";
 import { exportLogisticRegression } from "./onnx-export.ts";
@@ -184,38 +184,10 @@ export function evaluationSetFor(card: ModelCard, data: LabelledRows): Evaluatio
   };
 }
 
-interface EncodedRows {
-  matrix: Matrix;
-  warnings: number;
-  rowsWithWarnings: number;
-}
-
-/** Encodes rows with the serving encoder; training rows must encode cleanly (no clip, no unknown). */
-function encodeRows(
-  encoder: Encoder,
-  typed: readonly Record<string, unknown>[],
-  indices: readonly number[],
-  data: LabelledRows,
-  what: string,
-  strict: boolean,
-): EncodedRows {
-  const width = encoder.width;
-  const out = new Float32Array(indices.length * width);
-  let warnings = 0;
-  let rowsWithWarnings = 0;
-  indices.forEach((index, k) => {
-    const outcome = encoder.encodeInto(typed[index]!, out, k * width);
-    if (!outcome.ok) {
-      const detail = Object.entries(outcome.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`);
-      throw new TrainingError(`${data.origin(index)}: ${what} row does not encode: ${detail.join(", ")}`);
-    }
-    if (outcome.warnings.length > 0) {
-      if (strict) throw new TrainingError(`${data.origin(index)}: ${what} row: ${outcome.warnings.join("; ")}`);
-      warnings += outcome.warnings.length;
-      rowsWithWarnings++;
-    }
-  });
-  return { matrix: { data: out, rows: indices.length, cols: width }, warnings, rowsWithWarnings };
+/** The shared training encoder's rows, as the logistic trainer's matrix. */
+function encodeRows(...args: Parameters<typeof encodeTrainingRows>): { matrix: Matrix; warnings: number; rowsWithWarnings: number } {
+  const { x, warnings, rowsWithWarnings } = encodeTrainingRows(...args);
+  return { matrix: { data: x, rows: args[2].length, cols: args[0].width }, warnings, rowsWithWarnings };
 }
 
 /** Mean over rows of |Σ_{j ∈ feature} w_j (x_j − μ_j)|, per feature, largest first. */

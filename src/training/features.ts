@@ -3,6 +3,8 @@
  * imputation defaults) and `encoding` (which column of the vector holds what).
  */
 import type { DerivedColumn, EncodedColumn, FeatureSpec, ModelCard } from "../models/card.ts";
+import type { Encoder } from "../models/encode.ts";
+import { TrainingError, type LabelledRows } from "./trainer.ts";
 
 /** What a trainer states about a feature; ranges and defaults are measured from training data. */
 export interface DeclaredFeature {
@@ -96,4 +98,41 @@ export function buildEncoding(features: readonly FeatureSpec[], inputName: strin
   }
   for (const column of derived) columns.push(structuredClone(column));
   return { input_name: inputName, columns };
+}
+
+export interface EncodedRows {
+  x: Float32Array;
+  warnings: number;
+  rowsWithWarnings: number;
+}
+
+/** Encodes rows with the serving encoder; training rows must encode cleanly (no clip, no unknown). */
+export function encodeTrainingRows(
+  encoder: Encoder,
+  typed: readonly Record<string, unknown>[],
+  indices: readonly number[],
+  data: LabelledRows,
+  what: string,
+  strict: boolean,
+): EncodedRows {
+  const width = encoder.width;
+  const out = new Float32Array(indices.length * width);
+  let warnings = 0;
+  let rowsWithWarnings = 0;
+  indices.forEach((index, k) => {
+    const outcome = encoder.encodeInto(typed[index]!, out, k * width);
+    if (!outcome.ok) {
+      const detail = Object.entries(outcome.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`);
+      throw new TrainingError(`${data.origin(index)}: ${what} row does not encode: ${detail.join(", ")}`);
+    }
+    if (outcome.warnings.length > 0) {
+      if (strict) throw new TrainingError(`${data.origin(index)}: ${what} row: ${outcome.warnings.join("; ")}`);
+      warnings += outcome.warnings.length;
+      rowsWithWarnings++;
+    }
+  });
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i]!)) throw new TrainingError(`${what} row ${Math.floor(i / width)}: encoded column ${i % width} is ${out[i]}`);
+  }
+  return { x: out, warnings, rowsWithWarnings };
 }

@@ -20,7 +20,7 @@ import { coerceStringRow, createEncoder, type Encoder } from "../../models/encod
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
 import { createTreeShap } from "../../models/tree-shap.ts";
-import { buildEncoding, describeFeatures, draftFeatureSpecs, type DeclaredFeature } from "../features.ts";
+import { buildEncoding, describeFeatures, draftFeatureSpecs, encodeTrainingRows, type DeclaredFeature } from "../features.ts";
 import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
 import { stratifiedSplit } from "../split.ts";
 import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
@@ -93,8 +93,8 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
   const encoder = createEncoder({ features, encoding });
   const width = encoder.width;
 
-  const trainX = encodeRows(encoder, typed, split.train, data, "training", true);
-  const validationX = encodeRows(encoder, typed, split.validation, data, "validation", false);
+  const trainX = encodeTrainingRows(encoder, typed, split.train, data, "training", true);
+  const validationX = encodeTrainingRows(encoder, typed, split.validation, data, "validation", false);
   const trainY = pick(data.labels, split.train);
   const validationY = pick(data.labels, split.validation);
   log(`${spec.name}: encoded ${width} columns; ${validationX.warnings} validation values clipped or unknown`);
@@ -273,42 +273,6 @@ export function cardTree(tree: Tree): TreeArrays {
   return out;
 }
 
-interface EncodedRows {
-  x: Float32Array;
-  warnings: number;
-  rowsWithWarnings: number;
-}
-
-/** Encodes rows with the serving encoder; training rows must encode cleanly (no clip, no unknown). */
-function encodeRows(
-  encoder: Encoder,
-  typed: readonly Record<string, unknown>[],
-  indices: readonly number[],
-  data: LabelledRows,
-  what: string,
-  strict: boolean,
-): EncodedRows {
-  const width = encoder.width;
-  const out = new Float32Array(indices.length * width);
-  let warnings = 0;
-  let rowsWithWarnings = 0;
-  indices.forEach((index, k) => {
-    const outcome = encoder.encodeInto(typed[index]!, out, k * width);
-    if (!outcome.ok) {
-      const detail = Object.entries(outcome.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`);
-      throw new TrainingError(`${data.origin(index)}: ${what} row does not encode: ${detail.join(", ")}`);
-    }
-    if (outcome.warnings.length > 0) {
-      if (strict) throw new TrainingError(`${data.origin(index)}: ${what} row: ${outcome.warnings.join("; ")}`);
-      warnings += outcome.warnings.length;
-      rowsWithWarnings++;
-    }
-  });
-  for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i]!)) throw new TrainingError(`${what} row ${Math.floor(i / width)}: encoded column ${i % width} is ${out[i]}`);
-  }
-  return { x: out, warnings, rowsWithWarnings };
-}
 
 /**
  * Mean over rows of |Σ_{columns of the feature} φ|, per feature, largest first; a derived column's
