@@ -10,20 +10,21 @@ import { churnTelco } from "./trainers/churn-telco.ts";
 import { creditDefault } from "./trainers/credit-default.ts";
 import { demandForecast } from "./trainers/demand-forecast.ts";
 import { leadConversion, leadConversionV1_0_0 } from "./trainers/lead-conversion.ts";
-import { machineFailure, machineFailureV1_0_0 } from "./trainers/machine-failure.ts";
+import { machineFailure, machineFailureV1_0_0, machineFailureV1_1_0 } from "./trainers/machine-failure.ts";
 import { customerSegments } from "./trainers/customer-segments.ts";
 import { recommendRetail } from "./trainers/recommend-retail.ts";
 import { salesForecast } from "./trainers/sales-forecast.ts";
 import { sentiment } from "./trainers/sentiment.ts";
 import { leadScoring } from "./trainers/lead-scoring.ts";
 import { b2bLeadScore } from "./trainers/b2b-lead-score.ts";
+import { churnSubscription } from "./trainers/churn-subscription.ts";
 import { compareVersions } from "../models/registry.ts";
 import type { TrainerEntry } from "./trainer.ts";
 
-export const TRAINERS: readonly TrainerEntry[] = [churnTelco, leadConversion, creditDefault, machineFailure, customerSegments, recommendRetail, salesForecast, sentiment, leadScoring, b2bLeadScore, demandForecast];
+export const TRAINERS: readonly TrainerEntry[] = [churnTelco, leadConversion, creditDefault, machineFailure, customerSegments, recommendRetail, salesForecast, sentiment, leadScoring, b2bLeadScore, demandForecast, churnSubscription];
 
 /** Trainers of earlier, still shipped versions: only trained when asked for as `<name>@<version>`. */
-export const EARLIER_TRAINERS: readonly TrainerEntry[] = [leadConversionV1_0_0, machineFailureV1_0_0];
+export const EARLIER_TRAINERS: readonly TrainerEntry[] = [leadConversionV1_0_0, machineFailureV1_0_0, machineFailureV1_1_0];
 
 /**
  * `name` → the model's current trainer; `name@version` → the trainer of exactly that version

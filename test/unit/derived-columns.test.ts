@@ -433,10 +433,11 @@ describe("shipped 1.1.0 models with derived columns", () => {
 
 describe("training a given version", () => {
   it("finds the current trainer by name and any kept version by name@version", () => {
-    assert.equal(findTrainer("machine_failure")?.version, "1.1.0");
+    assert.equal(findTrainer("machine_failure")?.version, "1.2.0");
     assert.equal(findTrainer("lead_conversion")?.version, "1.1.0");
     assert.equal(findTrainer("machine_failure@1.0.0")?.version, "1.0.0");
-    assert.equal(findTrainer("machine_failure@1.1.0"), findTrainer("machine_failure"));
+    assert.equal(findTrainer("machine_failure@1.1.0")?.version, "1.1.0");
+    assert.equal(findTrainer("machine_failure@1.2.0"), findTrainer("machine_failure"));
     assert.equal(findTrainer("machine_failure@9.9.9"), undefined);
     assert.equal(findTrainer("nope"), undefined);
     assert.deepEqual(trainerVersions("lead_conversion").map((t) => t.version), ["1.1.0", "1.0.0"]);

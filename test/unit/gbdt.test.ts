@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyBins, binOf, edgeBetween, fitBins, MAX_BINS } from "../../src/training/gbdt/binning.ts";
+import { applyBins, binOf, edgeBetween, fitBins, MAX_BINS, type ColumnBins } from "../../src/training/gbdt/binning.ts";
 import { fitGbdt, loss, resolveParams, sigmoid, type GbdtData } from "../../src/training/gbdt/booster.ts";
 import { assignFolds, averageEnsembles, fitCrossFitted } from "../../src/training/gbdt/cross-fit.ts";
 import { leafIndex, predict, predictRaw, treeDepth, type Tree } from "../../src/training/gbdt/tree.ts";
@@ -77,6 +77,28 @@ describe("gbdt binning", () => {
     }
     // quantile bins: no value bin holds much more than its share
     for (let b = 0; b < column.missingBin; b++) assert.ok(sizes[b]! < (3 * n) / (column.count - 1), `bin ${b}: ${sizes[b]}`);
+  });
+
+  it("with a uniform share, resolves a sparse tail that quantile bins lump together", () => {
+    // 99.7 % of values in [4000, 10000], a sparse tail down to 1000: a threshold at 3500 sits in it
+    const random = mulberry32(7);
+    const n = 8_000;
+    const x = Float32Array.from({ length: n }, (_, i) => Math.fround(i < 24 ? 1000 + random() * 3000 : 4000 + random() * 6000));
+    const rows = Array.from({ length: n }, (_, i) => i);
+    // how many data values share the threshold's bin: a split can separate nothing finer
+    const sharing = (column: ColumnBins, v: number) => {
+      const b = binOf(column, v);
+      return x.filter((value) => binOf(column, value) === b).length;
+    };
+    const quantile = fitBins(x, 1, rows).columns[0]!;
+    const mixed = fitBins(x, 1, rows, MAX_BINS, 0.75).columns[0]!;
+    assert.ok(sharing(quantile, 3500) >= 20, `quantile: ${sharing(quantile, 3500)} values share 3500's bin`);
+    assert.ok(sharing(mixed, 3500) <= 2, `mixed: ${sharing(mixed, 3500)} values share 3500's bin`);
+    assert.ok(mixed.count <= MAX_BINS);
+    // every edge still lies between two data values, so the bins stay consistent with x <= edge
+    const bins = applyBins({ columns: [mixed], offsets: Int32Array.of(0), totalBins: mixed.count }, x, n, 1);
+    for (let i = 0; i < n; i++) assert.ok(x[i]! <= mixed.edges[bins[i]!]! && (bins[i] === 0 || x[i]! > mixed.edges[bins[i]! - 1]!));
+    assert.throws(() => fitBins(x, 1, rows, MAX_BINS, 1), RangeError);
   });
 
   it("edges separate adjacent float32 values", () => {

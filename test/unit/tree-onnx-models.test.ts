@@ -25,6 +25,10 @@ const SHIPPED: Record<string, string[]> = {
   ],
   "machine_failure/1.0.0": AI4I,
   "machine_failure/1.1.0": AI4I,
+  "machine_failure/1.2.0": AI4I,
+  "churn_subscription/1.0.0": [
+    "watch_time_hours", "subscription_age_months", "device_count", "last_login_days", "payment_failures", "tenure_months", "plan",
+  ],
 };
 
 const modelsDir = fileURLToPath(new URL("../../models/", import.meta.url));

@@ -212,7 +212,10 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
         grid: tried,
         selection: `parameter set by out-of-fold ${selectBy === "auc" ? "AUC" : "log loss"} on the training rows (ties → earlier entry); threshold by ${thresholdBy === "out_of_fold" ? "out-of-fold F1 on the training rows" : "validation F1"}`,
         validation_fraction: spec.split.validationFraction,
-        binning: `quantile bins per encoded column (≤ ${p.maxBins - 1} value bins + 1 missing), float32 thresholds, x ≤ threshold goes left`,
+        binning:
+          p.uniformBinShare === 0
+            ? `quantile bins per encoded column (≤ ${p.maxBins - 1} value bins + 1 missing), float32 thresholds, x ≤ threshold goes left`
+            : `per encoded column ≤ ${p.maxBins - 1} value bins, ${Math.round(p.uniformBinShare * 100)} % cut at equal widths over the column's range and the rest at quantiles (+ 1 missing), float32 thresholds, x ≤ threshold goes left`,
         one_hot: "full one-hot per category; unknown or missing-without-default category → all its columns 0",
         implementation: "Tidecast's own histogram GBDT (src/training/gbdt), float64 gradients, float32 leaf values",
       },

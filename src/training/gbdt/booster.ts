@@ -52,6 +52,8 @@ export interface GbdtParams {
   colsample: number;
   /** bins per column including the missing bin, ≤ 255 */
   maxBins: number;
+  /** share of each column's bins cut at equal widths instead of quantiles (see binning.ts) */
+  uniformBinShare: number;
   /** stop after this many rounds without a better validation loss (needs validation data) */
   earlyStoppingRounds: number;
   seed: number;
@@ -70,6 +72,7 @@ export const DEFAULT_PARAMS: GbdtParams = {
   subsample: 1,
   colsample: 1,
   maxBins: 255,
+  uniformBinShare: 0,
   earlyStoppingRounds: 30,
   seed: 1,
 };
@@ -143,6 +146,7 @@ export function resolveParams(params: Partial<GbdtParams>): GbdtParams {
   check(p.minSplitGain >= 0, `minSplitGain must be ≥ 0, got ${p.minSplitGain}`);
   check(p.subsample > 0 && p.subsample <= 1, `subsample must be in (0, 1], got ${p.subsample}`);
   check(p.colsample > 0 && p.colsample <= 1, `colsample must be in (0, 1], got ${p.colsample}`);
+  check(p.uniformBinShare >= 0 && p.uniformBinShare < 1, `uniformBinShare must be in [0, 1), got ${p.uniformBinShare}`);
   check(Number.isInteger(p.maxBins) && p.maxBins >= 3 && p.maxBins <= MAX_BINS, `maxBins must be an integer in [3, ${MAX_BINS}], got ${p.maxBins}`);
   check(Number.isInteger(p.earlyStoppingRounds) && p.earlyStoppingRounds >= 1, `earlyStoppingRounds must be a positive integer, got ${p.earlyStoppingRounds}`);
   check(Number.isInteger(p.seed), `seed must be an integer, got ${p.seed}`);
@@ -193,7 +197,7 @@ export function fitGbdt(train: GbdtData, options: Partial<GbdtParams>, validatio
   if (n === 0 || cols === 0) throw new RangeError("fitGbdt: no training rows or no columns");
 
   const allRows = Uint32Array.from({ length: n }, (_, i) => i);
-  const mapper = fitBins(train.x, cols, allRows, params.maxBins);
+  const mapper = fitBins(train.x, cols, allRows, params.maxBins, params.uniformBinShare);
   const bins = applyBins(mapper, train.x, n, cols);
   const random = mulberry32(params.seed);
 
