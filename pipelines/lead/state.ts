@@ -1,0 +1,159 @@
+import type { Knex } from "knex";
+import type { LeadAggregates } from "./aggregates.ts";
+
+/** What the lead pipeline remembers about one lead between events. */
+export interface LeadState {
+  leadId: string;
+  /** null until the lead's first event is applied (emptyAggregates needs its timestamp) */
+  aggregates: LeadAggregates | null;
+  /** the latest value of every profile field seen for this lead */
+  profile: Record<string, unknown>;
+  /** events seen, per event type (unknown types included) */
+  counters: Record<string, number>;
+  /** EVENTS_LEAD sequence of the last applied event; older or equal ones are skips */
+  lastSeq: number;
+  eventsSeen: number;
+  score: number | null;
+  tier: string | null;
+  model: string | null;
+  modelVersion: string | null;
+  scoredAt: Date | null;
+}
+
+function emptyState(leadId: string): LeadState {
+  return { leadId, aggregates: null, profile: {}, counters: {}, lastSeq: 0, eventsSeen: 0, score: null, tier: null, model: null, modelVersion: null, scoredAt: null };
+}
+
+interface StateRow {
+  lead_id: string;
+  aggregates: LeadAggregates | Record<string, never>;
+  profile: Record<string, unknown>;
+  counters: Record<string, number>;
+  last_seq: number;
+  events_seen: number;
+  score: number | null;
+  tier: string | null;
+  model: string | null;
+  model_version: string | null;
+  scored_at: Date | null;
+}
+
+// As in the churn pipeline: a whole batch travels as one array or JSON parameter, so a 1,000-row
+// write is one short statement with nothing per row to build, bind or parse.
+const LOCK_SQL = `SELECT lead_id, last_seq FROM lead_state WHERE lead_id = ANY(?::text[]) ORDER BY lead_id FOR UPDATE`;
+
+// Rows already locked by LOCK_SQL in this transaction.
+const LOAD_SQL = `
+  SELECT lead_id, aggregates, profile, counters, last_seq, events_seen, score, tier, model, model_version, scored_at
+    FROM lead_state WHERE lead_id = ANY(?::text[])`;
+
+// Inserted rows are held by this transaction until it ends, like rows locked FOR UPDATE.
+const CREATE_SQL = `
+  INSERT INTO lead_state (lead_id) SELECT id FROM unnest(?::text[]) AS id ORDER BY id
+  ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id`;
+
+const SAVE_SQL = `
+  UPDATE lead_state AS s
+     SET aggregates = v.aggregates, profile = v.profile, counters = v.counters, last_seq = v.last_seq, events_seen = v.events_seen,
+         score = v.score, tier = v.tier, model = v.model, model_version = v.model_version, scored_at = v.scored_at, updated_at = now()
+    FROM json_to_recordset(?::json) AS v(lead_id text, aggregates jsonb, profile jsonb, counters jsonb, last_seq bigint, events_seen integer,
+                                           score double precision, tier text, model text, model_version text, scored_at timestamptz)
+   WHERE s.lead_id = v.lead_id`;
+
+/**
+ * The lead states this process committed most recently, so that locking a batch's rows reads only
+ * their `last_seq` and loads a row's JSON only when the copy here is missing or stale: another
+ * process applied events since (a change of leader), or was evicted. A taken state leaves the
+ * cache and comes back only after its transaction commits, so a rolled-back change is never served.
+ */
+export class StateCache {
+  private readonly states = new Map<string, LeadState>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** The cached state of `leadId` if it is the committed one (its last_seq matches), removed from the cache. */
+  take(leadId: string, lastSeq: number): LeadState | undefined {
+    const state = this.states.get(leadId);
+    if (state === undefined) return undefined;
+    this.states.delete(leadId);
+    return state.lastSeq === lastSeq ? state : undefined;
+  }
+
+  /** Keeps committed states, evicting the least recently stored beyond the capacity. */
+  put(states: Iterable<LeadState>): void {
+    for (const state of states) this.states.set(state.leadId, state);
+    for (const leadId of this.states.keys()) {
+      if (this.states.size <= this.capacity) break;
+      this.states.delete(leadId);
+    }
+  }
+}
+
+/**
+ * Locks the states of `ids` for this transaction, creating missing rows first so that two
+ * processes handling a new lead at once serialise on its row instead of both starting empty.
+ * Rows are locked in key order, so two batches never wait on each other in a cycle.
+ */
+export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache): Promise<Map<string, LeadState>> {
+  const states = new Map<string, LeadState>();
+  let wanted = [...ids].sort();
+  // Usually one statement: every lead already has a row and its state is cached. A new lead is
+  // inserted (which locks it); one another process inserted meanwhile is locked by the next round.
+  while (wanted.length > 0) {
+    const locked: Array<{ lead_id: string; last_seq: number }> = (await trx.raw(LOCK_SQL, [wanted])).rows;
+    const stale: string[] = [];
+    for (const r of locked) {
+      const cached = cache.take(r.lead_id, r.last_seq);
+      if (cached) states.set(r.lead_id, cached);
+      else stale.push(r.lead_id);
+    }
+    if (stale.length > 0) {
+      const rows: StateRow[] = (await trx.raw(LOAD_SQL, [stale])).rows;
+      for (const r of rows) states.set(r.lead_id, fromRow(r));
+    }
+    const missing = wanted.filter((id) => !states.has(id));
+    if (missing.length === 0) break;
+    const created: Array<{ lead_id: string }> = (await trx.raw(CREATE_SQL, [missing])).rows;
+    for (const r of created) states.set(r.lead_id, emptyState(r.lead_id));
+    wanted = missing.filter((id) => !states.has(id));
+  }
+  return states;
+}
+
+/** Writes back states taken with `lockStates` (their rows exist and are locked by this transaction). */
+export async function saveStates(trx: Knex.Transaction, states: readonly LeadState[]): Promise<void> {
+  if (states.length === 0) return;
+  const rows = states.map((s) => ({
+    lead_id: s.leadId,
+    aggregates: s.aggregates ?? {},
+    profile: s.profile,
+    counters: s.counters,
+    last_seq: s.lastSeq,
+    events_seen: s.eventsSeen,
+    score: s.score,
+    tier: s.tier,
+    model: s.model,
+    model_version: s.modelVersion,
+    scored_at: s.scoredAt,
+  }));
+  const result = await trx.raw(SAVE_SQL, [JSON.stringify(rows)]);
+  if (result.rowCount !== states.length) {
+    throw new Error(`saveStates updated ${result.rowCount} of ${states.length} lead states: were they locked with lockStates?`);
+  }
+}
+
+function fromRow(r: StateRow): LeadState {
+  return {
+    leadId: r.lead_id,
+    aggregates: "clock" in r.aggregates ? (r.aggregates as LeadAggregates) : null,
+    profile: r.profile,
+    counters: r.counters,
+    lastSeq: r.last_seq,
+    eventsSeen: r.events_seen,
+    score: r.score,
+    tier: r.tier,
+    model: r.model,
+    modelVersion: r.model_version,
+    scoredAt: r.scored_at,
+  };
+}
