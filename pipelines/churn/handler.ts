@@ -1,43 +1,44 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { insertAlerts, publishAlerts, type NewAlert } from "../../src/alerts/index.ts";
-import { churnRiskLevel, type LoadedModel } from "../../src/models/index.ts";
+import { churnRiskLevel } from "../../src/models/index.ts";
 import { decodeJson, EventEnvelopeSchema, type EventEnvelope, type Outcome } from "../../src/streams/index.ts";
+import { countEventType, messageIdOf } from "../messages.ts";
 import type { PipelineDeps } from "../types.ts";
+import { ChurnScorers, type ModelRows } from "./models.ts";
 import { lockStates, saveStates, type CustomerState } from "./state.ts";
 
-export const CHURN_MODEL = "churn_telco";
 const KEY_FACTORS = 3;
 
 // The batch's history as one JSON parameter; a message id already stored (a redelivery) is skipped.
 const INSERT_HISTORY_SQL = `
-  INSERT INTO churn_history (customer_id, message_id, event_type, churn_probability, risk_level, model_version, key_factors, stream_seq)
-  SELECT customer_id, message_id, event_type, churn_probability, risk_level, model_version, key_factors, stream_seq
+  INSERT INTO churn_history (customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq)
+  SELECT customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq
     FROM jsonb_to_recordset(?::jsonb) AS h(customer_id text, message_id text, event_type text, churn_probability double precision,
-                                           risk_level text, model_version text, key_factors jsonb, stream_seq bigint)
+                                           risk_level text, model text, model_version text, key_factors jsonb, stream_seq bigint)
   ON CONFLICT (message_id) DO NOTHING`;
 
 interface Applied {
-  index: number;
   msg: JsMsg;
   event: EventEnvelope;
   state: CustomerState;
-  /** offset of this event's encoded row in the batch buffer, or -1 when the profile is incomplete */
+  /** index of the scoring model in the batch's scorers, or -1 when no model's profile is complete */
+  scorer: number;
+  /** this event's row in that model's buffer */
   row: number;
 }
 
 /**
- * The churn pipeline: folds `events.customer.<id>` into each customer's profile, rescores the
- * customer with the churn model after every event that leaves a complete profile, and records the
- * score, its history and a High-risk alert — state, results and alerts in one transaction, acked
- * after the commit. An event already applied (its sequence is at or below the customer's last) is
- * acknowledged without effect, so a redelivery changes nothing.
+ * The churn pipeline: folds `events.customer.<id>` into each customer's profile (telco fields,
+ * subscription fields, or both), rescores the customer after every event that leaves a profile
+ * some churn model can score (models.ts says which one), and records the score, its history and
+ * a High-risk alert — state, results and alerts in one transaction, acked after the commit. An
+ * event already applied (its sequence is at or below the customer's last) is acknowledged without
+ * effect, so a redelivery changes nothing.
  */
 export function createChurnHandler(deps: PipelineDeps) {
   const { db, bus, registry, metrics } = deps;
 
   return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
-    const model = registry.get(CHURN_MODEL);
-    const features = new Set(model.card.features.map((f) => f.name));
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));
     const events: Array<{ index: number; msg: JsMsg; event: EventEnvelope }> = [];
     batch.forEach((msg, index) => {
@@ -49,51 +50,52 @@ export function createChurnHandler(deps: PipelineDeps) {
       }
     });
     if (events.length === 0) return outcomes;
+    // resolved per batch: a model version activated meanwhile takes over from the next batch
+    const scorers = new ChurnScorers(registry, events.length);
 
     const started = performance.now();
     const alerts = await db.transaction(async (trx) => {
       const states = await lockStates(trx, [...new Set(events.map((e) => e.event.key))]);
-      const flat = new Float32Array(events.length * model.encoder.width);
       const applied: Applied[] = [];
-      let rows = 0;
       for (const { index, msg, event } of events.sort((a, b) => a.msg.seq - b.msg.seq)) {
         const state = states.get(event.key)!;
         if (msg.seq <= state.lastSeq) continue; // applied before a redelivery; nothing to do
-        const update = pickFeatures(event.data, features);
+        const update = pickFeatures(event.data, scorers.fields);
         const candidate = { ...state.profile, ...update };
-        const outcome = model.encoder.encodeInto(candidate, flat, rows * model.encoder.width);
-        if (!outcome.ok) {
-          const own = Object.keys(outcome.errors).filter((field) => field in update);
-          if (own.length > 0) {
-            // this event carries bad values: refuse it, keep the state as it was
-            outcomes[index] = { kind: "invalid", error: `invalid ${own.map((f) => `${f}: ${outcome.errors[f]!.join(", ")}`).join("; ")}` };
-            continue;
-          }
+        const fold = scorers.fold(candidate, update);
+        if (!fold.ok) {
+          // this event carries bad values: refuse it, keep the state as it was
+          outcomes[index] = { kind: "invalid", error: fold.error };
+          continue;
         }
         state.profile = candidate;
-        state.counters[event.type] = (state.counters[event.type] ?? 0) + 1;
+        countEventType(state.counters, event.type);
         state.eventsSeen += 1;
         state.lastSeq = msg.seq;
-        applied.push({ index, msg, event, state, row: outcome.ok ? rows++ : -1 });
+        const at = Date.parse(event.timestamp);
+        if (state.lastEventMs === null || at > state.lastEventMs) state.lastEventMs = at;
+        applied.push({ msg, event, state, scorer: fold.scorer, row: fold.scorer >= 0 ? scorers.commit(fold.scorer) : -1 });
       }
 
-      const scores = rows > 0 ? await scoreRows(model, flat, rows, metrics) : new Float32Array(0);
+      const scores = await Promise.all(scorers.scorers.map((s) => scoreRows(s, metrics)));
       const history: Array<Record<string, unknown>> = [];
       const newAlerts: NewAlert[] = [];
       // in stream order, so each event's "previous risk" is the one its predecessor left
       for (const a of applied) {
-        if (a.row < 0) continue;
+        if (a.scorer < 0) continue;
+        const { model, flat } = scorers.scorers[a.scorer]!;
         const previousRisk = a.state.riskLevel;
-        const probability = scores[a.row]!;
+        const probability = scores[a.scorer]![a.row]!;
         const risk = churnRiskLevel(probability);
         const factors = model.explain?.(flat, a.row * model.encoder.width).slice(0, KEY_FACTORS).map((c) => c.feature) ?? [];
-        Object.assign(a.state, { churnProbability: probability, riskLevel: risk, modelVersion: model.version, scoredAt: new Date() });
+        Object.assign(a.state, { churnProbability: probability, riskLevel: risk, model: model.name, modelVersion: model.version, keyFactors: factors, scoredAt: new Date() });
         history.push({
           customer_id: a.state.customerId,
-          message_id: messageId(a.msg),
+          message_id: messageIdOf(a.msg),
           event_type: a.event.type,
           churn_probability: probability,
           risk_level: risk,
+          model: model.name,
           model_version: model.version,
           key_factors: factors,
           stream_seq: a.msg.seq,
@@ -107,7 +109,7 @@ export function createChurnHandler(deps: PipelineDeps) {
             entityType: "customer",
             entityId: a.state.customerId,
             message: `Customer ${a.state.customerId} became high churn risk (${(probability * 100).toFixed(1)}%)`,
-            data: { churn_probability: probability, previous_risk: previousRisk, key_factors: factors, model_version: model.version },
+            data: { churn_probability: probability, previous_risk: previousRisk, key_factors: factors, model: model.name, model_version: model.version },
           });
         }
       }
@@ -127,14 +129,12 @@ function pickFeatures(data: Record<string, unknown>, features: ReadonlySet<strin
   return picked;
 }
 
-async function scoreRows(model: LoadedModel, flat: Float32Array, rows: number, metrics: PipelineDeps["metrics"]) {
+async function scoreRows({ model, flat, rows }: ModelRows, metrics: PipelineDeps["metrics"]): Promise<Float32Array> {
+  if (rows === 0) return new Float32Array(0);
   const started = performance.now();
   const scores = await model.score(flat.subarray(0, rows * model.encoder.width), rows);
   metrics.scoreDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
   metrics.predictions.inc({ model: model.name }, rows);
+  for (const score of scores) metrics.scores.observe({ model: model.name }, score);
   return scores;
-}
-
-function messageId(msg: JsMsg): string {
-  return msg.headers?.get("Nats-Msg-Id") || `${msg.info.stream}:${msg.seq}`;
 }

@@ -1,7 +1,7 @@
 import type { PipelineDefinition } from "../types.ts";
 import { createChurnHandler } from "./handler.ts";
 
-export { CHURN_MODEL } from "./handler.ts";
+export { CHURN_MODELS } from "./models.ts";
 
 /** Per-customer state needs stream order: one batch at a time per process. */
 export const churnPipeline: PipelineDefinition = {

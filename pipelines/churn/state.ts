@@ -12,8 +12,18 @@ export interface CustomerState {
   eventsSeen: number;
   churnProbability: number | null;
   riskLevel: string | null;
+  /** the model that gave the latest score (see models.ts for which one scores when) */
+  model: string | null;
   modelVersion: string | null;
   scoredAt: Date | null;
+  /**
+   * Written, never read back: parsing them for every locked row cost measurable CPU per event and
+   * nothing in the pipeline needs their stored values. The key factors of the latest score made in
+   * this batch (null leaves the stored ones), and the greatest event timestamp applied in this
+   * batch in epoch ms (the row keeps the later of it and the stored `last_event_at`).
+   */
+  keyFactors: string[] | null;
+  lastEventMs: number | null;
 }
 
 export function emptyState(customerId: string): CustomerState {
@@ -25,8 +35,11 @@ export function emptyState(customerId: string): CustomerState {
     eventsSeen: 0,
     churnProbability: null,
     riskLevel: null,
+    model: null,
     modelVersion: null,
     scoredAt: null,
+    keyFactors: null,
+    lastEventMs: null,
   };
 }
 
@@ -38,6 +51,7 @@ interface StateRow {
   events_seen: number;
   churn_probability: number | null;
   risk_level: string | null;
+  model: string | null;
   model_version: string | null;
   scored_at: Date | null;
 }
@@ -45,7 +59,7 @@ interface StateRow {
 // A whole batch travels as one array or JSON parameter and is unpacked by Postgres, so a 1,000-row
 // write is one short statement: no per-row placeholders to build, bind and parse.
 const LOCK_SQL = `
-  SELECT customer_id, profile, counters, last_seq, events_seen, churn_probability, risk_level, model_version, scored_at
+  SELECT customer_id, profile, counters, last_seq, events_seen, churn_probability, risk_level, model, model_version, scored_at
     FROM customer_state WHERE customer_id = ANY(?::text[]) ORDER BY customer_id FOR UPDATE`;
 
 // Inserted rows are held by this transaction until it ends, like rows locked FOR UPDATE.
@@ -56,10 +70,12 @@ const CREATE_SQL = `
 const SAVE_SQL = `
   UPDATE customer_state AS s
      SET profile = v.profile, counters = v.counters, last_seq = v.last_seq, events_seen = v.events_seen,
-         churn_probability = v.churn_probability, risk_level = v.risk_level, model_version = v.model_version,
-         scored_at = v.scored_at, updated_at = now()
+         churn_probability = v.churn_probability, risk_level = v.risk_level, model = v.model, model_version = v.model_version,
+         key_factors = coalesce(v.key_factors, s.key_factors), scored_at = v.scored_at,
+         last_event_at = greatest(s.last_event_at, to_timestamp(v.last_event_ms / 1000)), updated_at = now()
     FROM jsonb_to_recordset(?::jsonb) AS v(customer_id text, profile jsonb, counters jsonb, last_seq bigint, events_seen integer,
-                                           churn_probability double precision, risk_level text, model_version text, scored_at timestamptz)
+                                           churn_probability double precision, risk_level text, model text, model_version text,
+                                           key_factors jsonb, scored_at timestamptz, last_event_ms double precision)
    WHERE s.customer_id = v.customer_id`;
 
 /**
@@ -95,8 +111,11 @@ export async function saveStates(trx: Knex.Transaction, states: readonly Custome
     events_seen: s.eventsSeen,
     churn_probability: s.churnProbability,
     risk_level: s.riskLevel,
+    model: s.model,
     model_version: s.modelVersion,
+    key_factors: s.keyFactors,
     scored_at: s.scoredAt,
+    last_event_ms: s.lastEventMs,
   }));
   const result = await trx.raw(SAVE_SQL, [JSON.stringify(rows)]);
   if (result.rowCount !== states.length) {
@@ -113,7 +132,10 @@ function fromRow(r: StateRow): CustomerState {
     eventsSeen: r.events_seen,
     churnProbability: r.churn_probability,
     riskLevel: r.risk_level,
+    model: r.model,
     modelVersion: r.model_version,
     scoredAt: r.scored_at,
+    keyFactors: null,
+    lastEventMs: null,
   };
 }

@@ -3,6 +3,7 @@ import type { Knex } from "knex";
 import { v5 as uuidv5 } from "uuid";
 import { encodeBatch, presentPrediction, scoreWithOutputs, type LoadedModel, type PredictionOutput } from "../../src/models/index.ts";
 import { decodeJson, encodeJson, REPLY_HEADER, type Outcome } from "../../src/streams/index.ts";
+import { messageIdOf } from "../messages.ts";
 import type { PipelineDeps } from "../types.ts";
 import { PredictRequestSchema, type PredictReply, type PredictRequest } from "../../src/predictions/index.ts";
 
@@ -208,7 +209,7 @@ function uniqueById(rows: readonly Row[]): readonly Row[] {
 function baseRow(item: Item, version: string) {
   return {
     id: item.id,
-    message_id: item.msg.headers?.get("Nats-Msg-Id") || `${item.msg.info.stream}:${item.msg.seq}`,
+    message_id: messageIdOf(item.msg),
     model: item.modelName,
     model_version: version,
     source: item.request.source,

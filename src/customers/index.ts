@@ -1,0 +1,2 @@
+export { getCustomer, listHighRisk, riskDistribution, topFactors } from "./queries.ts";
+export type { CustomerDetails, CustomerSummary, DistributionBucket, FactorShare, HighRiskPage, HighRiskQuery, ScoreRecord } from "./queries.ts";
