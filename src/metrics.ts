@@ -128,6 +128,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["type", "severity"] as const,
       registers,
     }),
+    imports: new Counter({
+      name: "tidecast_imports_total",
+      help: "CSV imports ended, by target kind (predict, events) and outcome (completed, failed)",
+      labelNames: ["target", "outcome"] as const,
+      registers,
+    }),
+    importRows: new Counter({
+      name: "tidecast_import_rows_total",
+      help: "CSV rows of completed imports, by target kind and outcome (published, rejected)",
+      labelNames: ["target", "outcome"] as const,
+      registers,
+    }),
   };
 }
 

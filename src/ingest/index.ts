@@ -1,0 +1,17 @@
+export { checkCsvStructure, CsvFormatError, headerFromSample, readCsvRecords } from "./csv.ts";
+export { importIdFor, rowMessageId, rowPredictionId } from "./ids.ts";
+export { PublishWindow } from "./publish-window.ts";
+export { MAX_EXAMPLES, QualityReportBuilder, RunningStats } from "./quality.ts";
+export type { ColumnQuality, QualityExample, QualityReport } from "./quality.ts";
+export { FILE_FIELD, receiveUpload } from "./receive.ts";
+export type { ReceivedUpload } from "./receive.ts";
+export { checkHeader, createRowValidator, DEFAULT_EVENT_TYPE, HeaderError } from "./rows.ts";
+export type { ImportContext, RowMessage, RowValidator } from "./rows.ts";
+export { ImportFailedError, PROGRESS_INTERVAL_MS, PUBLISH_WINDOW, runImport } from "./run-import.ts";
+export type { ImportProgress, RunControl, RunImportDeps, RunOutcome } from "./run-import.ts";
+export { ImportStore } from "./store.ts";
+export type { ImportRow, ImportStatus, NewImport } from "./store.ts";
+export { formatTarget, parseTarget, SEED_UPLOAD_MODELS } from "./targets.ts";
+export type { ImportTarget } from "./targets.ts";
+export { openUploadStore, uploadsBucket } from "./upload-store.ts";
+export type { UploadStore } from "./upload-store.ts";

@@ -1,0 +1,70 @@
+import { UnrecoverableError, WaitingError, type Job } from "bullmq";
+import { ImportFailedError, parseTarget, runImport, type ImportProgress, type RunImportDeps } from "../ingest/index.ts";
+import { QUEUES, type ImportJobData, type Queues } from "./queues.ts";
+import type { JobDefinition } from "./workers.ts";
+
+const JOB_NAME = "csv-import";
+
+/** The imports queue's job: one CSV import, resumable from the checkpoint in its progress. */
+export function importJob(deps: RunImportDeps, concurrency: number): JobDefinition<ImportJobData> {
+  return {
+    queue: QUEUES.imports,
+    concurrency,
+    async process(job, token, signal) {
+      const { importId } = job.data;
+      let outcome;
+      try {
+        outcome = await runImport(importId, deps, {
+          resumeFrom: progressOf(job)?.checkpoint ?? 1,
+          signal,
+          progress: (p) => job.updateProgress(p),
+        });
+      } catch (err) {
+        if (err instanceof ImportFailedError) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+      if (outcome.kind === "interrupted") {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const row = await deps.imports.get(importId);
+      deps.metrics.imports.inc({ target: row ? parseTarget(row.target).kind : "unknown", outcome: "completed" });
+      return { rows: outcome.report.rows, quality_score: outcome.report.quality_score };
+    },
+    async onFailed(job, err) {
+      await deps.imports.markFailed(job.data.importId, err.message);
+      const row = await deps.imports.get(job.data.importId);
+      deps.metrics.imports.inc({ target: row ? parseTarget(row.target).kind : "unknown", outcome: "failed" });
+    },
+  };
+}
+
+/** Queues an import; the job id is the import id, so queueing it again while it exists does nothing. */
+export async function enqueueImport(queues: Queues, importId: string): Promise<void> {
+  await queues.imports.add(JOB_NAME, { importId }, { jobId: importId });
+}
+
+/** Queues a failed import anew: its failed job (kept for inspection) would otherwise block the id. */
+export async function requeueImport(queues: Queues, importId: string): Promise<void> {
+  const old = await queues.imports.getJob(importId);
+  if (old && (await old.isFailed())) await old.remove();
+  await enqueueImport(queues, importId);
+}
+
+export interface ImportJobState {
+  state: string;
+  progress: ImportProgress | null;
+  failedReason: string | null;
+}
+
+/** What the queue knows of an import's job: live progress while it runs. */
+export async function importJobState(queues: Queues, importId: string): Promise<ImportJobState | null> {
+  const job = await queues.imports.getJob(importId);
+  if (!job) return null;
+  return { state: await job.getState(), progress: progressOf(job), failedReason: job.failedReason || null };
+}
+
+function progressOf(job: Job<ImportJobData>): ImportProgress | null {
+  const p = job.progress;
+  return typeof p === "object" && p !== null && "checkpoint" in p ? (p as unknown as ImportProgress) : null;
+}

@@ -1,0 +1,84 @@
+import { Queue, type RedisOptions } from "bullmq";
+import type { Config } from "../config.ts";
+
+/** Every BullMQ queue of the platform: long work that reports progress (bull-board lists these). */
+export const QUEUES = {
+  /** CSV imports: src/ingest/run-import.ts */
+  imports: "imports",
+  /** model training: src/jobs/training.ts */
+  training: "training",
+} as const;
+
+export interface ImportJobData {
+  importId: string;
+}
+
+export interface TrainingJobData {
+  /** the model's name */
+  model: string;
+  /** what findTrainer was given: the model's name, or `<name>@<version>` for an earlier recipe */
+  trainer: string;
+  /** the version directory the job writes: it must not exist */
+  version: string;
+}
+
+export interface Queues {
+  imports: Queue<ImportJobData>;
+  training: Queue<TrainingJobData>;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+/**
+ * The Redis key prefix of every queue: `<STREAM_PREFIX>bull`, so installs sharing one Redis (and
+ * every test) have their own queues, and a test's cleanup of `<STREAM_PREFIX>*` keys removes them.
+ */
+export function queuePrefix(config: Pick<Config, "STREAM_PREFIX">): string {
+  return `${config.STREAM_PREFIX}bull`;
+}
+
+/**
+ * Connection options rather than a shared client: BullMQ opens its own connections, and for a
+ * worker's blocking one sets maxRetriesPerRequest to null as it must. A queue only adds and reads
+ * jobs, so it fails after a few retries instead of holding an HTTP request while Redis is down.
+ */
+export function redisOptions(config: Pick<Config, "REDIS_URL">, use: "queue" | "worker"): RedisOptions {
+  return use === "queue" ? { url: config.REDIS_URL, maxRetriesPerRequest: 2 } : { url: config.REDIS_URL, maxRetriesPerRequest: null };
+}
+
+const WEEK_S = 7 * 86_400;
+
+export function createQueues(config: Pick<Config, "STREAM_PREFIX" | "REDIS_URL">): Queues {
+  const imports = new Queue<ImportJobData>(QUEUES.imports, {
+    connection: redisOptions(config, "queue"),
+    prefix: queuePrefix(config),
+    defaultJobOptions: {
+      // connection-level failures (NATS, Postgres away) are retried; a bad file fails at once
+      attempts: 5,
+      backoff: { type: "exponential", delay: 2_000 },
+      // finished jobs stay visible for a week; the imports table keeps the reports for good
+      removeOnComplete: { age: WEEK_S },
+      removeOnFail: { age: WEEK_S },
+    },
+  });
+  const training = new Queue<TrainingJobData>(QUEUES.training, {
+    connection: redisOptions(config, "queue"),
+    prefix: queuePrefix(config),
+    defaultJobOptions: {
+      // a trainer is deterministic: what failed once fails again (a process that died is another
+      // matter: BullMQ's stalled-job check requeues that job)
+      attempts: 1,
+      removeOnComplete: { age: WEEK_S },
+      removeOnFail: { age: WEEK_S },
+    },
+  });
+  const all = [imports, training];
+  return {
+    imports,
+    training,
+    all: () => [...all],
+    close: async () => {
+      await Promise.all(all.map((q) => q.close()));
+    },
+  };
+}
