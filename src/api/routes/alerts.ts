@@ -1,4 +1,5 @@
 import { AlertSchema, listAlerts, SEVERITIES, setAlertStatus } from "../../alerts/index.ts";
+import { announceAlertStatus } from "../../console/index.ts";
 import { NotFoundError } from "../../errors.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
@@ -22,6 +23,8 @@ export function alertRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const alert = await setAlertStatus(deps.db, params.id, status, principal!.userId);
         if (!alert) throw new NotFoundError(`Alert '${params.id}' not found`, { id: params.id });
+        // every open console, on this API process or another, shows the new status
+        announceAlertStatus({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, alert);
         return { body: alert };
       },
     });

@@ -1,6 +1,7 @@
 import { z } from "../openapi-zod.ts";
 import type { ApiDeps } from "../deps.ts";
 import { ErrorBodySchema, route } from "../route-table.ts";
+import { clearedSessionCookie, sessionCookie } from "../session-cookie.ts";
 
 const RegisterBody = z
   .strictObject({
@@ -39,6 +40,8 @@ const ValidateResponse = z.object({
 });
 
 export function authRoutes(deps: ApiDeps) {
+  // Secure cookies need HTTPS, which production runs behind; a developer's http://localhost does not
+  const secure = deps.config.NODE_ENV === "production";
   return [
     route({
       method: "post",
@@ -56,15 +59,27 @@ export function authRoutes(deps: ApiDeps) {
     route({
       method: "post",
       path: "/api/auth/login",
-      summary: "Sign in with username or email; returns a JWT",
+      summary: "Sign in with username or email; returns a JWT (also set as the console's httpOnly session cookie)",
       tags: ["auth"],
       access: "public",
       body: LoginBody,
       responses: { 200: { description: "signed in", schema: LoginResponse }, 401: { description: "bad credentials", schema: ErrorBodySchema } },
       handler: async ({ body }) => {
         const { user, token, expiresIn } = await deps.auth.login(body.username, body.password);
-        return { body: { access_token: token, token_type: "bearer", user_id: user.id, username: user.username, expires_in: expiresIn } };
+        return {
+          headers: { "Set-Cookie": sessionCookie(token, expiresIn, secure) },
+          body: { access_token: token, token_type: "bearer", user_id: user.id, username: user.username, expires_in: expiresIn },
+        };
       },
+    }),
+    route({
+      method: "post",
+      path: "/api/auth/logout",
+      summary: "Clear the console's session cookie (a JWT itself stays valid until it expires)",
+      tags: ["auth"],
+      access: "public",
+      responses: { 204: { description: "signed out" } },
+      handler: () => ({ status: 204, headers: { "Set-Cookie": clearedSessionCookie(secure) }, body: null }),
     }),
     route({
       method: "get",
