@@ -3,10 +3,16 @@
  * seeded stratified split → feature ranges and defaults from the training rows → the serving
  * encoder → L2 strength chosen by validation AUC → threshold chosen by validation F1 → metrics,
  * importances and explainer → ONNX bytes, card and parity rows.
+ *
+ * With `crossValidation` the L2 strength is chosen by the mean k-fold AUC on the training rows and
+ * the threshold by their out-of-fold F1 instead, so no choice looks at the validation rows. `derived`
+ * columns (products, differences, ratios of numeric features, card.ts) are appended to the encoding.
  */
-import { isDerivedColumn, ModelCardSchema, type ModelCard } from "../models/card.ts";
+import { ModelCardSchema, type DerivedColumn, type ModelCard } from "../models/card.ts";
 import { coerceStringRow, createEncoder } from "../models/encode.ts";
+import { attributeColumns, columnAttribution, type ColumnAttribution } from "../models/explain.ts";
 import { buildEncoding, describeFeatures, draftFeatureSpecs, encodeTrainingRows, type DeclaredFeature } from "./features.ts";
+import { crossValidateL2, type CrossValidation, type L2CrossValidation } from "./linear-cv.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
 import { binaryMetrics, bestF1Threshold, rocAuc, type BinaryMetrics } from "./metrics.ts";
 import { exportLogisticRegression } from "./onnx-export.ts";
@@ -19,12 +25,16 @@ export interface BinaryLinearSpec {
   displayName: string;
   description: string;
   features: DeclaredFeature[];
+  /** encoded columns computed from the features (after their own columns); none by default */
+  derived?: DerivedColumn[];
   /** names of label 0 and label 1 */
   classLabels: [string, string];
   inputName?: string;
   outputName?: string;
   /** L2 strengths to try; the one with the best validation AUC wins (ties: the stronger) */
   l2Grid: number[];
+  /** choose L2 by the mean cross-validated AUC and the threshold by out-of-fold F1, on the training rows */
+  crossValidation?: CrossValidation;
   split: { validationFraction: number; seed: number };
   training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
   /** validation rows written to parity.json */
@@ -59,7 +69,7 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
   } catch (cause) {
     throw new TrainingError(`${spec.name}: ${(cause as Error).message}`, { cause });
   }
-  const encoding = buildEncoding(features, inputName);
+  const encoding = buildEncoding(features, inputName, spec.derived ?? []);
   const encoder = createEncoder({ features, encoding });
 
   const trainX = encodeRows(encoder, typed, split.train, data, "training", true);
@@ -68,34 +78,38 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
   const validationY = pick(data.labels, split.validation);
   log(`${spec.name}: encoded ${encoder.width} columns; ${validationX.warnings} validation values clipped or unknown`);
 
-  // L2 by validation AUC
+  const grid = [...spec.l2Grid].sort((a, b) => a - b);
+  const maxIterations = spec.maxIterations ?? 100;
+  const cv = spec.crossValidation ? crossValidateL2(trainX.matrix, trainY, grid, spec.crossValidation, maxIterations) : undefined;
+  for (const c of cv ?? []) log(`${spec.name}: l2=${c.l2} cross-validated AUC ${c.meanAuc.toFixed(4)} ± ${c.sdAuc.toFixed(4)} (${c.foldAucs.length} folds)`);
+
+  // L2 by validation AUC, or by cross-validated AUC when asked (ties: the stronger)
   const aucByL2: Record<string, number> = {};
-  let best: { model: LogisticModel; auc: number } | undefined;
-  for (const l2 of [...spec.l2Grid].sort((a, b) => a - b)) {
-    const model = fitLogistic(trainX.matrix, trainY, { l2, maxIterations: spec.maxIterations ?? 100 });
+  let best: { model: LogisticModel; score: number; cv: L2CrossValidation | undefined } | undefined;
+  grid.forEach((l2, g) => {
+    const model = fitLogistic(trainX.matrix, trainY, { l2, maxIterations });
     const auc = rocAuc(validationY, predictProbabilities(model.raw, validationX.matrix));
     aucByL2[String(l2)] = round(auc);
     log(`${spec.name}: l2=${l2} validation AUC ${auc.toFixed(4)} (${model.iterations} Newton steps${model.converged ? "" : ", NOT converged"})`);
-    if (!best || auc >= best.auc) best = { model, auc };
-  }
+    const score = cv ? cv[g]!.meanAuc : auc;
+    if (!best || score >= best.score) best = { model, score, cv: cv?.[g] };
+  });
   if (!best) throw new TrainingError(`${spec.name}: empty l2 grid`);
-  const model = best.model;
+  const { model, cv: chosenCv } = best;
   if (!model.converged) throw new TrainingError(`${spec.name}: Newton did not converge with l2=${model.l2}`);
 
   const validationP = predictProbabilities(model.raw, validationX.matrix);
-  const { threshold } = bestF1Threshold(validationY, validationP);
+  // out of fold: every repetition's scores, each row's label once per repetition
+  const { threshold } = chosenCv
+    ? bestF1Threshold(Uint8Array.from({ length: chosenCv.outOfFold.length }, (_, i) => trainY[i % trainY.length]!), chosenCv.outOfFold)
+    : bestF1Threshold(validationY, validationP);
   const metrics = binaryMetrics(validationY, validationP, threshold);
   const trainAuc = rocAuc(trainY, predictProbabilities(model.raw, trainX.matrix));
   const prior = mean(trainY);
   const baseline = binaryMetrics(validationY, new Float64Array(validationY.length).fill(prior), 0.5);
   log(`${spec.name}: chose l2=${model.l2}; validation AUC ${metrics.auc.toFixed(4)}, F1 ${metrics.f1.toFixed(4)} at threshold ${threshold.toFixed(4)}`);
 
-  const columnFeature = encoding.columns.map((c) => {
-    // buildEncoding above adds no derived columns; their importance would need splitting (explain.ts)
-    if (isDerivedColumn(c)) throw new TrainingError(`${spec.name}: the linear recipe has no derived columns`);
-    return c.feature;
-  });
-  const importance = featureImportance(model, validationX.matrix, columnFeature, features.map((f) => f.name));
+  const importance = featureImportance(model, validationX.matrix, columnAttribution(encoding.columns, features.map((f) => f.name)));
   const baseValue = model.raw.intercept + dot(model.raw.weights, model.means);
 
   const card: ModelCard = ModelCardSchema.parse({
@@ -126,7 +140,18 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
         l2: model.l2,
         l2_grid: spec.l2Grid,
         validation_auc_by_l2: aucByL2,
-        selection: "l2 by validation AUC (ties → stronger); threshold by validation F1",
+        ...(cv
+          ? {
+              selection: "l2 by mean cross-validated AUC on the training rows (ties → stronger); threshold by out-of-fold F1 of the training rows",
+              cross_validation: {
+                method: "stratified k-fold on the training rows, repeated with one fold assignment per seed",
+                folds: spec.crossValidation!.folds,
+                seeds: spec.crossValidation!.seeds,
+                auc_by_l2: Object.fromEntries(cv.map((c) => [String(c.l2), round(c.meanAuc)])),
+                auc_sd_by_l2: Object.fromEntries(cv.map((c) => [String(c.l2), round(c.sdAuc)])),
+              },
+            }
+          : { selection: "l2 by validation AUC (ties → stronger); threshold by validation F1" }),
         validation_fraction: spec.split.validationFraction,
         optimizer: "Newton (IRLS) with backtracking line search, float64",
         newton_iterations: model.iterations,
@@ -138,7 +163,9 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
         spec.training.notes,
         `Validation AUC across the l2 grid ranged ${Math.min(...Object.values(aucByL2)).toFixed(4)}–${Math.max(...Object.values(aucByL2)).toFixed(4)}; differences under 0.005 are within noise at ${split.validation.length} validation rows.`,
         `Training-split AUC ${trainAuc.toFixed(4)}. The shipped model is the one fitted on the training split only, so the validation metrics describe exactly this artifact.`,
-        "L2 strength and threshold were chosen on the same validation split the metrics are measured on, so those metrics are slightly optimistic.",
+        chosenCv
+          ? `L2 strength and threshold were chosen on the training rows only (cross-validated AUC at the chosen l2 ${chosenCv.meanAuc.toFixed(4)} ± ${chosenCv.sdAuc.toFixed(4)} over ${chosenCv.foldAucs.length} folds), so the validation metrics are not optimistic by selection.`
+          : "L2 strength and threshold were chosen on the same validation split the metrics are measured on, so those metrics are slightly optimistic.",
         `Validation rows with a clipped or unknown value: ${validationX.rowsWithWarnings}.`,
       ]
         .filter((s) => s !== "")
@@ -190,19 +217,22 @@ function encodeRows(...args: Parameters<typeof encodeTrainingRows>): { matrix: M
   return { matrix: { data: x, rows: args[2].length, cols: args[0].width }, warnings, rowsWithWarnings };
 }
 
-/** Mean over rows of |Σ_{j ∈ feature} w_j (x_j − μ_j)|, per feature, largest first. */
-function featureImportance(model: LogisticModel, x: Matrix, columnFeature: string[], names: string[]): Record<string, number> {
-  const sums = new Map(names.map((n) => [n, 0]));
-  const perRow = new Map<string, number>();
+/**
+ * Mean over rows of |Σ_{j ∈ feature} w_j (x_j − μ_j)|, per feature, largest first; a derived
+ * column's term is shared between its source features as explanations share it.
+ */
+function featureImportance(model: LogisticModel, x: Matrix, attribution: ColumnAttribution): Record<string, number> {
+  const names = attribution.features;
+  const sums = new Float64Array(names.length);
+  const terms = new Float64Array(x.cols);
+  const perRow = new Float64Array(names.length);
   for (let i = 0; i < x.rows; i++) {
-    perRow.clear();
-    for (let j = 0; j < x.cols; j++) {
-      const f = columnFeature[j]!;
-      perRow.set(f, (perRow.get(f) ?? 0) + model.raw.weights[j]! * (x.data[i * x.cols + j]! - model.means[j]!));
-    }
-    for (const [f, c] of perRow) sums.set(f, sums.get(f)! + Math.abs(c));
+    for (let j = 0; j < x.cols; j++) terms[j] = model.raw.weights[j]! * (x.data[i * x.cols + j]! - model.means[j]!);
+    perRow.fill(0);
+    attributeColumns(attribution, terms, perRow);
+    for (let f = 0; f < names.length; f++) sums[f]! += Math.abs(perRow[f]!);
   }
-  const entries = [...sums].map(([f, s]) => [f, round(s / x.rows)] as const).sort((a, b) => b[1] - a[1]);
+  const entries = names.map((f, k) => [f, round(sums[k]! / x.rows)] as const).sort((a, b) => b[1] - a[1]);
   return Object.fromEntries(entries);
 }
 

@@ -393,6 +393,7 @@ describe("shipped 1.1.0 models with derived columns", () => {
   for (const [name, derived] of [
     ["machine_failure", ["power_w", "temperature_difference_k", "overstrain_min_nm"]],
     ["lead_conversion", ["euribor_minus_emp_var_rate"]],
+    ["churn_telco", ["monthly_charges_per_tenure_month"]],
   ] as const) {
     it(`${name} 1.1.0: the 1.0.0 encoding plus ${derived.join(", ")}; the same request schema`, async () => {
       const previous = await readCard(join(modelsDir, name, "1.0.0"));
@@ -422,7 +423,7 @@ describe("shipped 1.1.0 models with derived columns", () => {
   });
 
   it("beats 1.0.0 on the card's validation metrics", async () => {
-    for (const name of ["machine_failure", "lead_conversion"]) {
+    for (const name of ["machine_failure", "lead_conversion", "churn_telco"]) {
       const previous = (await readCard(join(modelsDir, name, "1.0.0"))).metrics.validation;
       const current = (await readCard(join(modelsDir, name, "1.1.0"))).metrics.validation;
       assert.ok(current["auc"]! > previous["auc"]!, `${name} AUC`);
@@ -441,6 +442,7 @@ describe("training a given version", () => {
     assert.equal(findTrainer("machine_failure@9.9.9"), undefined);
     assert.equal(findTrainer("nope"), undefined);
     assert.deepEqual(trainerVersions("lead_conversion").map((t) => t.version), ["1.1.0", "1.0.0"]);
+    assert.deepEqual(trainerVersions("churn_telco").map((t) => t.version), ["1.1.0", "1.0.0"]);
     assert.ok(EARLIER_TRAINERS.every((t) => !TRAINERS.includes(t)));
   });
 

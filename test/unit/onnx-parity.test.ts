@@ -3,13 +3,14 @@ import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { ModelCardSchema, type LinearExplainer, type ModelCard } from "../../src/models/card.ts";
 import { createEncoder, encodeBatch } from "../../src/models/encode.ts";
+import { createExplainer } from "../../src/models/explain.ts";
 import { loadOnnxSession, OnnxModelError, runBatch } from "../../src/models/onnx-runtime.ts";
 import { MODEL_FILE, readCard, readParity } from "../../src/training/artifacts.ts";
 import { evaluationSetFor, trainBinaryLinear, type BinaryLinearSpec } from "../../src/training/binary-linear.ts";
 import { sigmoid } from "../../src/training/logistic.ts";
 import { binaryMetrics } from "../../src/training/metrics.ts";
 import { exportLogisticRegression } from "../../src/training/onnx-export.ts";
-import { mulberry32 } from "../../src/training/split.ts";
+import { mulberry32, stratifiedSplit } from "../../src/training/split.ts";
 import type { LabelledRows } from "../../src/training/trainer.ts";
 
 /** A seeded synthetic dataset with every feature type, blanks in the optional ones, CSV-style strings. */
@@ -115,6 +116,63 @@ describe("ONNX export parity with the trainer", () => {
   });
 });
 
+describe("linear recipe with a derived column and cross-validated choices", () => {
+  const data = fixture(800, 99);
+  const CV_SPEC: BinaryLinearSpec = {
+    ...SPEC,
+    derived: [{ kind: "ratio", name: "amount_per_visit", features: ["amount", "visits"] }],
+    l2Grid: [1e-3, 1e-1, 1],
+    crossValidation: { folds: 4, seeds: [11, 12] },
+  };
+  const trained = trainBinaryLinear(CV_SPEC, data, { now: new Date("2020-01-01T00:00:00Z") });
+
+  it("appends the derived column; its importance and contribution are shared by its two sources", () => {
+    const { card } = trained;
+    assert.equal(card.encoding.columns.length, 8 + 1);
+    assert.deepEqual(card.encoding.columns.at(-1), CV_SPEC.derived![0]);
+    assert.deepEqual(card.features, trainBinaryLinear(SPEC, data).card.features, "the request schema is unchanged");
+    assert.deepEqual(Object.keys(card.feature_importance).sort(), ["amount", "channel", "member", "tier", "visits"]);
+    const explain = createExplainer(card)!;
+    const explainer = linearExplainer(card);
+    for (const row of trained.parity.rows.slice(0, 10)) {
+      const encoded = createEncoder(card)(row.features);
+      assert.ok(encoded.ok);
+      const total = explain(encoded.vector, 0).reduce((sum, c) => sum + c.contribution, explainer.base_value);
+      assert.ok(Math.abs(sigmoid(total) - row.probability) < 1e-6);
+    }
+  });
+
+  it("records the cross-validation and picks the l2 with the best mean fold AUC", () => {
+    const hp = trained.card.training.hyperparameters;
+    const cv = hp["cross_validation"] as { auc_by_l2: Record<string, number>; folds: number; seeds: number[] };
+    assert.equal(cv.folds, 4);
+    assert.deepEqual(cv.seeds, [11, 12]);
+    const best = Math.max(...Object.values(cv.auc_by_l2));
+    assert.equal(cv.auc_by_l2[String(hp["l2"])], best);
+    assert.match(String(hp["selection"]), /threshold by out-of-fold F1/);
+  });
+
+  it("chooses l2 and threshold without the validation rows: scrambling their features changes no choice", () => {
+    const { validation } = stratifiedSplit(data.labels, CV_SPEC.split.validationFraction, CV_SPEC.split.seed);
+    const rows = data.rows.map((r) => ({ ...r }));
+    for (const i of validation) rows[i]!["visits"] = String((Number(rows[i]!["visits"]) * 7) % 31);
+    const other = trainBinaryLinear(CV_SPEC, { ...data, rows }, { now: new Date("2020-01-01T00:00:00Z") });
+    assert.equal(other.card.training.hyperparameters["l2"], trained.card.training.hyperparameters["l2"]);
+    assert.equal(other.card.threshold, trained.card.threshold);
+    assert.notEqual(other.card.metrics.validation["auc"], trained.card.metrics.validation["auc"]);
+  });
+
+  it("onnxruntime reproduces parity.json with the derived value computed by the encoder", async () => {
+    const { card, parity } = trained;
+    const session = await loadOnnxSession(trained.onnx, card);
+    const batch = encodeBatch(createEncoder(card), parity.rows.map((r) => r.features));
+    assert.equal(batch.n, parity.rows.length);
+    const scores = await runBatch(session, card, batch.flat, batch.n);
+    parity.rows.forEach((row, i) => assert.ok(Math.abs(scores[i]! - row.probability) <= 1e-5, `row ${i}`));
+    await session.release();
+  });
+});
+
 describe("onnx-runtime", () => {
   const card = { encoding: { input_name: "x", columns: [{ kind: "numeric" as const, feature: "a" }, { kind: "numeric" as const, feature: "b" }] }, outputs: { score_output: "probabilities", probability_index: 1 } };
   const onnx = exportLogisticRegression({ inputName: "x", outputName: "probabilities", weights: [2, -1], intercept: 0.5, graphName: "t" });
@@ -137,8 +195,8 @@ describe("onnx-runtime", () => {
   });
 });
 
-describe("shipped models/churn_telco/1.0.0", () => {
-  const dir = fileURLToPath(new URL("../../models/churn_telco/1.0.0/", import.meta.url));
+for (const version of ["1.0.0", "1.1.0"]) describe(`shipped models/churn_telco/${version}`, () => {
+  const dir = fileURLToPath(new URL(`../../models/churn_telco/${version}/`, import.meta.url));
 
   it("parity.json is reproduced by onnxruntime within 1e-5", async () => {
     const card = await readCard(dir);
