@@ -18,6 +18,7 @@ import { stratifiedSplit } from "../split.ts";
 import { B2B_FEATURE_NAMES, describeB2bGenerator, generateB2bLeads } from "../synthetic/b2b-leads.ts";
 import { describeGenerator, roundTo } from "../synthetic/random.ts";
 import { TrainingError, type LabelledRows, type TrainedModel, type TrainerEntry } from "../trainer.ts";
+import { generatorOf, withGenerator } from "../synthetic/card.ts";
 
 const NAME = "b2b_lead_score";
 const VERSION = "1.0.0";
@@ -191,11 +192,7 @@ export function trainB2bLeadScore(rows: number, seed: number, options: { log?: (
   log(`${NAME}: quintile cut points ${quantiles.cut_points.map((c) => c.toFixed(4)).join(", ")}; positive rate by bucket ${quantiles.positive_rate!.join(", ")}`);
 
   const card: ModelCard = ModelCardSchema.parse({
-    ...card0,
-    training: {
-      ...card0.training,
-      hyperparameters: { ...card0.training.hyperparameters, synthetic_generator: generator, oracle_validation_auc: Number(oracleAuc.toFixed(6)) },
-    },
+    ...withGenerator(card0, generator, oracleAuc),
     score_buckets: {
       method: `quintiles of the ${batch.n} validation scores (midpoints between neighbouring sorted scores); bucket 5 = tier A`,
       cut_points: quantiles.cut_points,
@@ -217,8 +214,7 @@ export const b2bLeadScore: TrainerEntry = {
   },
   async evaluationSet(card) {
     // the data is generated, so it is always available: same rows from the card's generator seed
-    const generator = card.training.hyperparameters["synthetic_generator"] as { rows?: number; seed?: number } | undefined;
-    if (typeof generator?.rows !== "number" || typeof generator.seed !== "number") return undefined;
-    return evaluationSetFor(card, b2bData(generator.rows, generator.seed).data);
+    const generator = generatorOf(card);
+    return generator && evaluationSetFor(card, b2bData(generator.rows, generator.seed).data);
   },
 };

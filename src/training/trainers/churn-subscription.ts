@@ -10,7 +10,6 @@
  * lets a tree see "came back after a lapse" in one split; explanations give half of it to each field.
  */
 import type { DerivedColumn } from "../../models/card.ts";
-import { ModelCardSchema, type ModelCard } from "../../models/card.ts";
 import { evaluationSetFor } from "../binary-linear.ts";
 import type { DeclaredFeature } from "../features.ts";
 import { trainBinaryGbdt, type BinaryGbdtSpec } from "../gbdt/binary-recipe.ts";
@@ -18,6 +17,7 @@ import { rocAuc } from "../metrics.ts";
 import { stratifiedSplit } from "../split.ts";
 import { describeSubscriptionData, describeSubscriptionGenerator, generateSubscribers, PLANS } from "../synthetic/subscription-churn.ts";
 import type { LabelledRows, TrainedModel, TrainerEntry } from "../trainer.ts";
+import { generatorOf, withGenerator } from "../synthetic/card.ts";
 
 const NAME = "churn_subscription";
 const VERSION = "1.0.0";
@@ -107,14 +107,7 @@ export async function trainChurnSubscription(rows: number, seed: number, options
     `${describeSubscriptionData(generator)} The generator's own probabilities (which know the latent satisfaction) reach a ` +
     `validation AUC of ${oracleAuc.toFixed(4)}: the ceiling for any model of these fields.`;
   const trained = await trainBinaryGbdt(spec(notes), data, options);
-  const card: ModelCard = ModelCardSchema.parse({
-    ...trained.card,
-    training: {
-      ...trained.card.training,
-      hyperparameters: { ...trained.card.training.hyperparameters, synthetic_generator: generator, oracle_validation_auc: Number(oracleAuc.toFixed(6)) },
-    },
-  });
-  return { ...trained, card };
+  return { ...trained, card: withGenerator(trained.card, generator, oracleAuc) };
 }
 
 export const churnSubscription: TrainerEntry = {
@@ -127,8 +120,7 @@ export const churnSubscription: TrainerEntry = {
   },
   async evaluationSet(card) {
     // the data is generated, so it is always available: same rows from the card's generator seed
-    const generator = card.training.hyperparameters["synthetic_generator"] as { rows?: number; seed?: number } | undefined;
-    if (typeof generator?.rows !== "number" || typeof generator.seed !== "number") return undefined;
-    return evaluationSetFor(card, subscriptionData(generator.rows, generator.seed).data);
+    const generator = generatorOf(card);
+    return generator && evaluationSetFor(card, subscriptionData(generator.rows, generator.seed).data);
   },
 };

@@ -4,7 +4,6 @@
  * public dataset has these fields with outcomes. The card says so and carries the generator's
  * whole causal structure.
  */
-import { ModelCardSchema, type ModelCard } from "../../models/card.ts";
 import { evaluationSetFor, trainBinaryLinear, type BinaryLinearSpec } from "../binary-linear.ts";
 import type { DeclaredFeature } from "../features.ts";
 import { rocAuc } from "../metrics.ts";
@@ -12,6 +11,7 @@ import { stratifiedSplit } from "../split.ts";
 import { COMPANY_SIZES, describeLeadScoringGenerator, generateLeadScoring } from "../synthetic/lead-scoring.ts";
 import { describeGenerator } from "../synthetic/random.ts";
 import type { LabelledRows, TrainedModel, TrainerEntry } from "../trainer.ts";
+import { generatorOf, withGenerator } from "../synthetic/card.ts";
 
 const NAME = "lead_scoring";
 const VERSION = "1.0.0";
@@ -98,14 +98,7 @@ export function trainLeadScoring(rows: number, seed: number, options: { log?: (l
     "generator uses its logarithm: a deliberate, realistic mismatch, partly absorbed by company size (one-hot, so its non-monotone " +
     "effect is representable) with which budget is correlated.";
   const trained = trainBinaryLinear(leadScoringSpec(notes), data, options);
-  const card: ModelCard = ModelCardSchema.parse({
-    ...trained.card,
-    training: {
-      ...trained.card.training,
-      hyperparameters: { ...trained.card.training.hyperparameters, synthetic_generator: generator, oracle_validation_auc: Number(oracleAuc.toFixed(6)) },
-    },
-  });
-  return { ...trained, card };
+  return { ...trained, card: withGenerator(trained.card, generator, oracleAuc) };
 }
 
 export const leadScoring: TrainerEntry = {
@@ -118,8 +111,7 @@ export const leadScoring: TrainerEntry = {
   },
   async evaluationSet(card) {
     // the data is generated, so it is always "on this machine": same rows from the card's generator seed
-    const generator = card.training.hyperparameters["synthetic_generator"] as { rows?: number; seed?: number } | undefined;
-    if (typeof generator?.rows !== "number" || typeof generator.seed !== "number") return undefined;
-    return evaluationSetFor(card, leadScoringData(generator.rows, generator.seed).data);
+    const generator = generatorOf(card);
+    return generator && evaluationSetFor(card, leadScoringData(generator.rows, generator.seed).data);
   },
 };
