@@ -3,8 +3,8 @@ import { step, type Severity } from "../../src/anomaly/detector/index.ts";
 import { insertAlerts, publishAlerts, type Alert, type NewAlert } from "../../src/alerts/index.ts";
 import { decodeJson, EventEnvelopeSchema, type BatchHandler, type Outcome } from "../../src/streams/index.ts";
 import { messageIdOf } from "../messages.ts";
+import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
-import { StateCache } from "./cache.ts";
 import { explainAnomaly } from "./explain.ts";
 import { toPoint, type MetricPoint } from "./point.ts";
 import { lockStates, saveStates, type SeriesState } from "./state.ts";
@@ -41,7 +41,7 @@ interface Pending {
  */
 export function createAnomalyHandler(deps: PipelineDeps): BatchHandler {
   const { db, bus, metrics } = deps;
-  const cache = new StateCache(CACHED_SERIES);
+  const cache = new StateCache<SeriesState>(CACHED_SERIES, (s) => s.seriesId);
 
   return async (batch) => {
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));

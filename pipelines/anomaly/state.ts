@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { asDetectorState, createState, DetectorInputError, type DetectorState } from "../../src/anomaly/detector/index.ts";
-import type { StateCache } from "./cache.ts";
+import type { StateCache } from "../state-cache.ts";
 
 /** What the anomaly pipeline remembers about one metric series between points. */
 export interface SeriesState {
@@ -107,7 +107,7 @@ const SAVE_CHUNKS_SQL = `
  * Rows are locked in key order, so two batches never wait on each other in a cycle. States are
  * taken out of `cache`; put them back after the commit.
  */
-export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache): Promise<Map<string, SeriesState>> {
+export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<SeriesState>): Promise<Map<string, SeriesState>> {
   const states = new Map<string, SeriesState>();
   let wanted = [...ids].sort();
   const cached = new Map(wanted.flatMap((id) => {

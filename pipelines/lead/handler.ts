@@ -4,11 +4,12 @@ import { scoreBucket } from "../../src/models/card.ts";
 import type { LoadedModel } from "../../src/models/index.ts";
 import { decodeJson, EventEnvelopeSchema, type EventEnvelope, type Outcome } from "../../src/streams/index.ts";
 import { countEventType, messageIdOf } from "../messages.ts";
+import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
 import { applyEvent, emptyAggregates } from "./aggregates.ts";
 import { createEventParser, specsOf, type LeadEvent, type LeadEventParser } from "./events.ts";
 import { B2B_MODEL, B2B_PROFILE_FIELDS, b2bFeatures, FALLBACK_MODEL, fallbackFeatures, neutralValues, usesFallback } from "./features.ts";
-import { lockStates, saveStates, StateCache, type LeadState } from "./state.ts";
+import { lockStates, saveStates, type LeadState } from "./state.ts";
 
 /** The tier whose arrival raises `lead.hot`. */
 export const HOT_TIER = "A";
@@ -72,7 +73,7 @@ class ScoringBuffer {
  */
 export function createLeadHandler(deps: PipelineDeps) {
   const { db, bus, registry, metrics } = deps;
-  const cache = new StateCache(CACHED_LEADS);
+  const cache = new StateCache<LeadState>(CACHED_LEADS, (s) => s.leadId);
   // per model version: the parser and the neutral values depend only on the cards
   let prepared: { b2b: LoadedModel; fallback: LoadedModel; parse: LeadEventParser; neutral: Record<string, number> } | null = null;
   const prepare = () => {

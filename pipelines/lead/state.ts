@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { LeadAggregates } from "./aggregates.ts";
+import type { StateCache } from "../state-cache.ts";
 
 /** What the lead pipeline remembers about one lead between events. */
 export interface LeadState {
@@ -61,40 +62,11 @@ const SAVE_SQL = `
    WHERE s.lead_id = v.lead_id`;
 
 /**
- * The lead states this process committed most recently, so that locking a batch's rows reads only
- * their `last_seq` and loads a row's JSON only when the copy here is missing or stale: another
- * process applied events since (a change of leader), or was evicted. A taken state leaves the
- * cache and comes back only after its transaction commits, so a rolled-back change is never served.
- */
-export class StateCache {
-  private readonly states = new Map<string, LeadState>();
-
-  constructor(private readonly capacity: number) {}
-
-  /** The cached state of `leadId` if it is the committed one (its last_seq matches), removed from the cache. */
-  take(leadId: string, lastSeq: number): LeadState | undefined {
-    const state = this.states.get(leadId);
-    if (state === undefined) return undefined;
-    this.states.delete(leadId);
-    return state.lastSeq === lastSeq ? state : undefined;
-  }
-
-  /** Keeps committed states, evicting the least recently stored beyond the capacity. */
-  put(states: Iterable<LeadState>): void {
-    for (const state of states) this.states.set(state.leadId, state);
-    for (const leadId of this.states.keys()) {
-      if (this.states.size <= this.capacity) break;
-      this.states.delete(leadId);
-    }
-  }
-}
-
-/**
  * Locks the states of `ids` for this transaction, creating missing rows first so that two
  * processes handling a new lead at once serialise on its row instead of both starting empty.
  * Rows are locked in key order, so two batches never wait on each other in a cycle.
  */
-export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache): Promise<Map<string, LeadState>> {
+export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<LeadState>): Promise<Map<string, LeadState>> {
   const states = new Map<string, LeadState>();
   let wanted = [...ids].sort();
   // Usually one statement: every lead already has a row and its state is cached. A new lead is

@@ -4,8 +4,8 @@ import { jetstream } from "@nats-io/jetstream";
 import { createState, step, type DetectorState, type StepResult } from "../../src/anomaly/detector/index.ts";
 import type { Platform } from "../../src/platform.ts";
 import { decodeJson, type EventEnvelope } from "../../src/streams/index.ts";
-import { StateCache } from "../../pipelines/anomaly/cache.ts";
-import { lockStates, packState, saveStates } from "../../pipelines/anomaly/state.ts";
+import { StateCache } from "../../pipelines/state-cache.ts";
+import { lockStates, packState, saveStates, type SeriesState } from "../../pipelines/anomaly/state.ts";
 import { toPoint } from "../../pipelines/anomaly/point.ts";
 import { isInjectedSpike, metricEvents } from "../fixtures/metric-events.ts";
 import { dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
@@ -119,9 +119,9 @@ describe("the anomaly pipeline", () => {
 
   it("uses a process's cached state only while no other process has applied a point since", async () => {
     const seriesId = "cache-series";
-    const mine = new StateCache(10);
-    const other = new StateCache(10);
-    const apply = (cache: StateCache, seq: number, value: number) =>
+    const mine = new StateCache<SeriesState>(10, (s) => s.seriesId);
+    const other = new StateCache<SeriesState>(10, (s) => s.seriesId);
+    const apply = (cache: StateCache<SeriesState>, seq: number, value: number) =>
       platform.db.transaction(async (trx) => {
         const states = await lockStates(trx, [seriesId], cache);
         const state = states.get(seriesId)!;

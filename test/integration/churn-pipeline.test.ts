@@ -70,8 +70,9 @@ describe("events and the churn pipeline", () => {
     assert.equal(alerts.length, 1, "only the transition to High alerts");
     assert.equal(alerts[0].type, "churn_risk");
     assert.equal(alerts[0].severity, "high");
-    assert.ok(alerts[0].published_at);
     await eventually(async () => (seen.length === 1 ? true : undefined), 5000, "alert on the ALERTS stream");
+    // marked published once the server has acknowledged it, just after the batch's commit
+    await eventually(async () => (await platform.db("alerts").where({ id: alerts[0].id }).first())?.published_at ?? undefined, 5000, "published_at");
     assert.equal((seen[0] as { entity_id: string }).entity_id, "c-2");
     sub.unsubscribe();
   });

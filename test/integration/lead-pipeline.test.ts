@@ -101,8 +101,9 @@ describe("the lead pipeline", () => {
     assert.equal(stored[0].source, "lead");
     assert.equal(stored[0].data.tier, "A");
     assert.notEqual(stored[0].data.previous_tier, "A");
-    assert.ok(stored[0].published_at);
     await eventually(async () => (alerts.length === 1 ? true : undefined), 5000, "the alert on alerts.lead.hot");
+    // marked published once the server has acknowledged it, just after the batch's commit
+    await eventually(async () => (await platform.db("alerts").where({ id: stored[0].id }).first())?.published_at ?? undefined, 5000, "published_at");
     assert.equal((alerts[0] as { entity_id: string }).entity_id, "L-2");
     sub.unsubscribe();
   });
