@@ -89,6 +89,7 @@ describe("synchronous prediction through the stream", () => {
       ["not an object", [1, 2, 3], 422, "INVALID_INPUT"],
       ["oversized body", { ...CUSTOMER, contract_type: "x".repeat(5000) }, 413, "PAYLOAD_TOO_LARGE"],
       ["wrong content type", "tenure=3", 415, "UNSUPPORTED_MEDIA_TYPE", { "Content-Type": "text/plain" }],
+      ["no body", undefined, 422, "INVALID_INPUT"],
     ];
     for (const [what, body, status, code, headers] of cases) {
       const res = await user.http.post("/api/predict/churn", body, headers);
