@@ -1,9 +1,12 @@
+import { anomalyPipeline } from "./anomaly/index.ts";
 import { churnPipeline } from "./churn/index.ts";
+import { leadPipeline } from "./lead/index.ts";
+import { recommendationsPipeline } from "./recommendations/index.ts";
 import { scorerPipeline } from "./scorer/index.ts";
 import type { PipelineDefinition } from "./types.ts";
 
 /** Every pipeline a process can run, by name (ROLE=all or a comma list of these names). */
-export const PIPELINES: readonly PipelineDefinition[] = [scorerPipeline, churnPipeline];
+export const PIPELINES: readonly PipelineDefinition[] = [scorerPipeline, churnPipeline, anomalyPipeline, leadPipeline, recommendationsPipeline];
 
-export { churnPipeline, scorerPipeline };
+export { anomalyPipeline, churnPipeline, leadPipeline, recommendationsPipeline, scorerPipeline };
 export type { PipelineDefinition, PipelineDeps } from "./types.ts";

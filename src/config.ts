@@ -13,6 +13,8 @@ const DEV_JWT_SECRET = "tidecast-dev-secret-change-me";
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** a process without the api role serves /metrics and /health/live here when set, so Prometheus can scrape it */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().default("0.0.0.0"),
   /** which roles this process runs: all, api, pipelines, or a comma list of pipeline names */
   ROLE: z.string().default("all"),
@@ -39,8 +41,12 @@ const EnvSchema = z.object({
   DUPLICATE_WINDOW_MS: z.coerce.number().int().positive().default(120_000),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(16 * 1_048_576),
-  /** messages one consumer process works on at once */
-  CONSUMER_BATCH: z.coerce.number().int().positive().default(256),
+  /** CSV imports one jobs process runs at once (each publishes with its own bounded window) */
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).default(1),
+  /** how long the seed's CSV upload endpoints wait for the import (and its predictions) before answering 202 */
+  UPLOAD_SYNC_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** BullMQ job lock; a job whose process died is taken up again within about twice this */
+  JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** requests per hour per API key, per signed-in user (JWT), and per IP on the sign-in routes (seed 000) */
   RATE_LIMIT_API_KEY_PER_HOUR: z.coerce.number().int().positive().default(1_000),
   RATE_LIMIT_TOKEN_PER_HOUR: z.coerce.number().int().positive().default(5_000),
@@ -49,7 +55,7 @@ const EnvSchema = z.object({
   /** the first admin account, created at start when missing */
   ADMIN_USERNAME: z.string().min(3).max(50).default("admin"),
   ADMIN_PASSWORD: z.string().default("tidecast-admin"),
-  /** seconds to wait for in-flight work on SIGTERM before giving up */
+  /** how long accepted HTTP requests may run on after SIGTERM; the whole stop gives up after twice this */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
 });
 

@@ -1,11 +1,11 @@
 // The start command (and, with --install-only, the test command's pre-step). Plain JavaScript with
 // no dependencies, because on a fresh clone nothing is installed yet: installs when node_modules is
-// missing or older than the lockfile, then runs the platform (with demo data unless
-// NODE_ENV=production) and forwards signals to it.
+// missing or older than the lockfile, builds the console when its build is stale, then runs the
+// platform (with demo data unless NODE_ENV=production) and forwards signals to it.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const installed = join(root, "node_modules", ".package-lock.json");
@@ -16,6 +16,18 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   const result = spawnSync(npm, ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+// the console's static build (served at /console): rebuilt when missing or older than its sources
+// (an image built without the console's sources has nothing to build)
+const buildCheck = join(root, "console", "build-check.mjs");
+const { consoleBuildIsStale } = existsSync(buildCheck) ? await import(pathToFileURL(buildCheck).href) : { consoleBuildIsStale: () => false };
+if (consoleBuildIsStale(root)) {
+  console.log("Building the console (npm run build:console)...");
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const result = spawnSync(npm, ["run", "build:console"], { cwd: root, stdio: "inherit" });
+  // the API still runs without it (an install without devDependencies cannot build): /console then says how to build
+  if (result.status !== 0) console.error("The console could not be built; the API runs without it.");
 }
 
 if (process.argv.includes("--install-only")) process.exit(0);

@@ -7,10 +7,12 @@ import { createApp } from "./api/app.ts";
 import type { ApiDeps } from "./api/deps.ts";
 import { AuthService, TokenService } from "./auth/index.ts";
 import type { Config } from "./config.ts";
+import { attachConsole, startSnapshotPublisher } from "./console/index.ts";
 import { createDb } from "./db/knex.ts";
 import { LeaderLock } from "./db/leader-lock.ts";
 import { migrateLatest } from "./db/migrate.ts";
 import type { Logger } from "./log.ts";
+import { startJobs, type Jobs } from "./jobs/index.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ModelRegistry } from "./models/index.ts";
 import {
@@ -29,17 +31,19 @@ export interface Roles {
   api: boolean;
   /** pipeline names; the dead-letter worker runs whenever any pipeline does */
   pipelines: string[];
+  /** BullMQ workers for long jobs (CSV imports: src/jobs) */
+  jobs?: boolean;
 }
 
-/** ROLE=all | api | pipelines | a comma list of pipeline names (optionally with "api"). */
+/** ROLE=all | api | jobs | pipelines | a comma list of pipeline names (optionally with "api", "jobs"). */
 export function parseRoles(role: string): Roles {
   const all = PIPELINES.map((p) => p.name);
   const parts = role.split(",").map((s) => s.trim()).filter(Boolean);
-  if (parts.includes("all")) return { api: true, pipelines: all };
-  const pipelines = parts.includes("pipelines") ? all : parts.filter((p) => p !== "api");
+  if (parts.includes("all")) return { api: true, pipelines: all, jobs: true };
+  const pipelines = parts.includes("pipelines") ? all : parts.filter((p) => p !== "api" && p !== "jobs");
   const unknown = pipelines.filter((p) => !all.includes(p));
-  if (unknown.length > 0) throw new Error(`unknown ROLE part(s) ${unknown.join(", ")}; use all, api, pipelines or ${all.join(", ")}`);
-  return { api: parts.includes("api"), pipelines };
+  if (unknown.length > 0) throw new Error(`unknown ROLE part(s) ${unknown.join(", ")}; use all, api, jobs, pipelines or ${all.join(", ")}`);
+  return { api: parts.includes("api"), pipelines, jobs: parts.includes("jobs") };
 }
 
 export class ServiceUnreachableError extends Error {
@@ -64,6 +68,8 @@ export interface Platform {
   /** the API's address when it runs, e.g. http://127.0.0.1:8000 */
   url: string | null;
   runners: Map<string, ConsumerRunner>;
+  /** queues, upload store and (with the jobs role) workers; null when the process runs neither api nor jobs */
+  jobs: Jobs | null;
   /** graceful stop; idempotent, and every step runs even when one fails */
   close(): Promise<void>;
 }
@@ -128,6 +134,10 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
 
     const auth = new AuthService(db, new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS));
     const runners = new Map<string, ConsumerRunner>();
+    // which stream each running pipeline reads, for the console's per-stream rates
+    const pipelineStreams = new Map<string, string>();
+    const snapshots = startSnapshotPublisher({ bus, metrics, subjectPrefix: config.SUBJECT_PREFIX, pipelineStreams });
+    cleanup.push(["console snapshots", async () => snapshots.stop()]);
     const pipelineDeps = { db, bus, registry, metrics, log, config };
 
     const startRunner = async (name: string, stream: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches" | "ordered">) => {
@@ -158,6 +168,7 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
       );
       await runner.start();
       runners.set(name, runner);
+      pipelineStreams.set(name, stream);
     };
 
     // Runners stop together: each waits for its last pull request (at most 2 s) and its batches.
@@ -175,22 +186,32 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
       if (relayed > 0) log.info({ relayed }, "published alerts left over from a previous run");
     }
 
+    // the API queues jobs and the jobs role runs them; workers stop before NATS and Postgres close
+    const jobs = roles.api || roles.jobs ? await startJobs(pipelineDeps, roles.jobs === true) : null;
+    if (jobs) cleanup.push(["jobs", () => jobs.close()]);
+
     let url: string | null = null;
     if (roles.api) {
       const replies = new ReplyRouter(bus.nc);
       cleanup.push(["replies", () => replies.close()]);
       const deps: ApiDeps = { config, db, redis, bus, replies, registry, auth, metrics, log, startedAt: new Date(), version: VERSION };
-      const { app } = createApp(deps);
+      const { app } = createApp(deps, jobs);
       const server = await listen(app.callback(), config.PORT, config.HOST);
       // Closed first on shutdown (cleanup runs in reverse): in-flight requests still reach the pipelines.
       cleanup.push(["http", () => closeServer(server, config.SHUTDOWN_TIMEOUT_MS)]);
+      const live = attachConsole(server, { auth, bus, db, log, streamPrefix: config.STREAM_PREFIX, subjectPrefix: config.SUBJECT_PREFIX });
+      // before the HTTP server closes: its WebSockets would otherwise keep it open
+      cleanup.push(["console sockets", () => live.close()]);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.PORT;
       url = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
+    } else if (config.METRICS_PORT !== undefined) {
+      const server = await listen(metricsHandler(metrics), config.METRICS_PORT, config.HOST);
+      cleanup.push(["metrics http", () => closeServer(server, config.SHUTDOWN_TIMEOUT_MS)]);
     }
 
     let closing: Promise<void> | undefined;
-    return { config, db, bus, redis, registry, metrics, auth, url, runners, close: () => (closing ??= closeAll()) };
+    return { config, db, bus, redis, registry, metrics, auth, url, runners, jobs, close: () => (closing ??= closeAll()) };
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;
@@ -207,6 +228,23 @@ function listen(handler: Parameters<typeof import("node:http").createServer>[1],
         server.listen(port, host, () => resolve(server));
       }),
   );
+}
+
+/** The whole HTTP surface of a process without the API: its Prometheus metrics and a liveness answer. */
+function metricsHandler(metrics: Metrics): Parameters<typeof import("node:http").createServer>[1] {
+  return (req, res) => {
+    const path = req.url?.split("?")[0];
+    if (req.method === "GET" && path === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(503, { "content-type": "text/plain" }).end(String(err)),
+      );
+    } else if (req.method === "GET" && path === "/health/live") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "alive" }));
+    } else {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ status: "error", code: "NOT_FOUND", message: "this process serves only /metrics and /health/live" }));
+    }
+  };
 }
 
 /** Stops accepting connections, lets in-flight requests finish, then closes idle keep-alive sockets. */

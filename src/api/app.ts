@@ -1,7 +1,11 @@
+import { join } from "node:path";
 import Router from "@koa/router";
 import { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import Koa from "koa";
 import { koaBody } from "koa-body";
+import { ROOT_DIR } from "../config.ts";
+import { bullBoard } from "../console/index.ts";
+import { consoleStatic } from "./console-static.ts";
 import type { ApiDeps } from "./deps.ts";
 import { buildOpenApiDocument, mountDocs } from "./docs.ts";
 import { authenticate } from "./middleware/authenticate.ts";
@@ -11,16 +15,21 @@ import { requestContext } from "./middleware/request-context.ts";
 import { mountRoutes, type AnyRoute } from "./route-table.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { customerRoutes } from "./routes/customers.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
+import { recommendationRoutes } from "./routes/recommendations.ts";
 import { sentimentRoutes } from "./routes/sentiment.ts";
+import { importRoutes, mountUploadRoutes } from "./routes/imports.ts";
+import { trainingRoutes } from "./routes/training.ts";
+import type { Jobs } from "../jobs/index.ts";
 
 /** The Koa application: middleware in order, then one route table that also yields the OpenAPI document. */
-export function createApp(deps: ApiDeps) {
+export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
   const app = new Koa({ proxy: false });
   app.on("error", (err, ctx) => deps.log.error({ err, requestId: ctx?.state?.requestId, path: ctx?.path }, "request failed"));
 
@@ -30,19 +39,26 @@ export function createApp(deps: ApiDeps) {
     ...predictRoutes(deps),
     ...sentimentRoutes(deps),
     ...predictionRoutes(deps),
+    ...recommendationRoutes(deps),
     ...modelRoutes(deps),
     ...eventRoutes(deps),
     ...deadLetterRoutes(deps),
     ...alertRoutes(deps),
+    ...customerRoutes(deps),
+    ...(jobs ? importRoutes(jobs) : []),
+    ...(jobs ? trainingRoutes(deps.config, jobs) : []),
   ];
   const registry = new OpenAPIRegistry();
   const router = new Router();
   mountRoutes(router, registry, routes);
+  // CSV uploads stream multipart bodies, which the route table does not take
+  if (jobs) mountUploadRoutes(router, registry, deps, jobs);
   const openapi = buildOpenApiDocument(registry, deps.version);
   mountDocs(router, openapi);
 
   app.use(requestContext(deps.metrics));
   app.use(errorMiddleware({ exposeInternals: deps.config.NODE_ENV === "development" }));
+  app.use(consoleStatic(join(ROOT_DIR, "console", "dist")));
   app.use(
     koaBody({
       json: true,
@@ -54,6 +70,8 @@ export function createApp(deps: ApiDeps) {
     }),
   );
   app.use(authenticate(deps.auth));
+  // admins only, and before the rate limit: its page polls the queues every few seconds
+  app.use(bullBoard(jobs?.queues.all() ?? []));
   app.use(rateLimit(deps.redis, {
     apiKeyPerHour: deps.config.RATE_LIMIT_API_KEY_PER_HOUR,
     tokenPerHour: deps.config.RATE_LIMIT_TOKEN_PER_HOUR,

@@ -49,7 +49,9 @@ export async function dropIsolated(config: Config): Promise<void> {
   try {
     const jsm = await jetstreamManager(nc);
     for await (const name of jsm.streams.names()) {
-      if (name.startsWith(config.STREAM_PREFIX) || name === `KV_${config.STREAM_PREFIX}TIDECAST_FAILURES`) await jsm.streams.delete(name);
+      // KV buckets and object stores live in streams named KV_<bucket> and OBJ_<bucket>
+      const own = [config.STREAM_PREFIX, `KV_${config.STREAM_PREFIX}`, `OBJ_${config.STREAM_PREFIX}`];
+      if (own.some((prefix) => name.startsWith(prefix))) await jsm.streams.delete(name);
     }
   } finally {
     await nc.close();

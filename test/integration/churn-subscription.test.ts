@@ -80,7 +80,8 @@ describe("the churn pipeline with subscription profiles", () => {
     assert.deepEqual(outcomes.map((o) => o.kind), ["ack", "ack", "ack", "ack"]);
     const h = await history("both-1");
     assert.deepEqual(h.map((r) => r.model), ["churn_telco", "churn_telco", "churn_subscription", "churn_subscription"]);
-    assert.deepEqual(h.map((r) => r.model_version), ["1.0.0", "1.0.0", "1.0.0", "1.0.0"]);
+    const active = (name: string) => platform.registry.get(name).version;
+    assert.deepEqual(h.map((r) => r.model_version), [active("churn_telco"), active("churn_telco"), active("churn_subscription"), active("churn_subscription")]);
     assert.equal(h[2]!.churn_probability, h[3]!.churn_probability, "telco fields do not move the subscription score");
     const s = await state("both-1");
     assert.equal(s.model, "churn_subscription");

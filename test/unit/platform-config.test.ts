@@ -29,10 +29,12 @@ describe("config", () => {
 
 describe("roles", () => {
   it("runs everything by default and single pipelines on request", () => {
-    assert.deepEqual(parseRoles("all"), { api: true, pipelines: ["scorer", "churn"] });
-    assert.deepEqual(parseRoles("api"), { api: true, pipelines: [] });
-    assert.deepEqual(parseRoles("pipelines"), { api: false, pipelines: ["scorer", "churn"] });
-    assert.deepEqual(parseRoles("api,churn"), { api: true, pipelines: ["churn"] });
+    const every = ["scorer", "churn", "anomaly", "lead", "recommendations"];
+    assert.deepEqual(parseRoles("all"), { api: true, pipelines: every, jobs: true });
+    assert.deepEqual(parseRoles("api"), { api: true, pipelines: [], jobs: false });
+    assert.deepEqual(parseRoles("pipelines"), { api: false, pipelines: every, jobs: false });
+    assert.deepEqual(parseRoles("api,churn"), { api: true, pipelines: ["churn"], jobs: false });
+    assert.deepEqual(parseRoles("jobs"), { api: false, pipelines: [], jobs: true });
     assert.throws(() => parseRoles("churn,weather"), /weather/);
   });
 });
