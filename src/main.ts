@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "./config.ts";
-import { ensureAdmin, seedDemo } from "./demo.ts";
+import { demoBanner, ensureAdmin, seedDemo } from "./demo/index.ts";
 import { createLogger } from "./log.ts";
 import { parseRoles, ServiceUnreachableError, startPlatform } from "./platform.ts";
 
@@ -41,21 +41,7 @@ try {
 if (platform.url) await ensureAdmin(platform.db, platform.auth, config);
 if (demo && platform.url) {
   const seeded = await seedDemo(platform.db, platform.auth, platform.bus, config);
-  const u = platform.url;
-  console.log(`
-Tidecast is running.
-  API          ${u}/
-  API docs     ${u}/docs            (OpenAPI: ${u}/openapi.json)
-  Health       ${u}/health/ready
-  Metrics      ${u}/metrics
-  Admin login  ${seeded.username} / ${seeded.password}
-  Demo API key ${seeded.apiKey}
-  Demo events  ${seeded.events} customer events published to ${platform.bus.names.eventSubject("customer", "<id>")}
-
-Try:
-  curl -s -X POST ${u}/api/predict/churn -H 'X-API-Key: ${seeded.apiKey}' -H 'Content-Type: application/json' \\
-    -d '{"tenure": 3, "monthly_charges": 89.5, "contract_type": "Month-to-month"}'
-`);
+  console.log(demoBanner(platform.url, seeded));
 } else {
   log.info({ url: platform.url, pipelines: [...platform.runners.keys()] }, "tidecast started");
 }
