@@ -3,14 +3,18 @@
  *   1. sync predictions (POST /api/predict/churn against a ROLE=all child): max throughput and a
  *      fixed 1,000 req/s,
  *   2. a Koa 3 + @koa/router hello world with the same load settings (the HTTP ceiling),
- *   3. the churn pipeline's drain rate over a pre-filled EVENTS stream (ROLE=churn child),
- *   4. raw JetStream consume+ack of the same messages (the consumer ceiling),
+ *   3. per pipeline, its drain rate over a pre-filled event stream (ROLE=<pipeline> child),
+ *   4. per pipeline, raw JetStream consume+ack of the same messages (that drain's ceiling),
+ *   5. what the console costs: the churn drain in a ROLE=api,churn child with 0 and with 10
+ *      console clients connected, in alternating rounds (issue 5: a drop of at most 5 %),
  * then prints one table and writes the figures to test/bench/results/<timestamp>.json.
  *
  * Flags: --events N (50000)  --customers N (5000)  --duration S (10)  --warmup S (3)
- *        --connections N (32)  --rate N (1000)  --only sync,koa,drain,raw
+ *        --connections N (32)  --rate N (1000)  --only sync,koa,drain,raw,console
+ *        --pipelines churn,... (every pipeline in test/bench/lib/drain-cases.ts)
+ *        --console-events N (20000 per round)  --console-rounds N (4 per client count)
  *        --wait-quiet S (0: first wait up to S seconds for other processes to leave the CPU; the
- *                        5-minute budget of the measurements starts after this wait)
+ *                        7-minute budget of the measurements starts after this wait)
  *        --profile (children write .cpuprofile files to test/bench/results/prof/<child>/)
  *
  * The machine is shared: the CPU other processes used during each phase is measured and shown, as
@@ -32,13 +36,16 @@ import { createMetrics } from "../../src/metrics.ts";
 import { connectBus } from "../../src/streams/index.ts";
 import { dropIsolated, isolatedConfig } from "../helpers/env.ts";
 import { Child, freePort, ROOT_DIR, sleep, waitForHttp } from "./lib/child.ts";
-import { customerEvents, publishAll, type BenchEvent } from "./lib/events.ts";
+import { connectConsoleClients, consoleToken, type ConsoleClients } from "./lib/console-clients.ts";
+import { DRAIN_CASES, type DrainCase } from "./lib/drain-cases.ts";
+import { publishAll, toBenchEvents, type BenchEvent } from "./lib/events.ts";
 import { runLoad, runPaced, type LoadResult } from "./lib/load.ts";
-import { background, snapshot, type Background } from "./lib/machine.ts";
+import { background, processCpuSeconds, snapshot, type Background } from "./lib/machine.ts";
 import { breakdown, scrape, type ServerBreakdown } from "./lib/prom.ts";
 
 // ---------------------------------------------------------------- options
 
+const PHASES = ["sync", "koa", "drain", "raw", "console"];
 const { values: argv } = parseArgs({
   options: {
     events: { type: "string", default: "50000" },
@@ -47,9 +54,12 @@ const { values: argv } = parseArgs({
     warmup: { type: "string", default: "3" },
     connections: { type: "string", default: "32" },
     rate: { type: "string", default: "1000" },
-    only: { type: "string", default: "sync,koa,drain,raw" },
+    only: { type: "string", default: PHASES.join(",") },
+    pipelines: { type: "string", default: DRAIN_CASES.map((c) => c.pipeline).join(",") },
     profile: { type: "boolean", default: false },
     "wait-quiet": { type: "string", default: "0" },
+    "console-events": { type: "string", default: "20000" },
+    "console-rounds": { type: "string", default: "4" },
   },
   strict: true,
 });
@@ -65,16 +75,32 @@ const OPTS = {
   warmupS: int("warmup", argv.warmup),
   connections: int("connections", argv.connections),
   rate: int("rate", argv.rate),
-  only: new Set(argv.only!.split(",").map((s) => s.trim())),
+  only: new Set(
+    argv.only!.split(",").map((s) => {
+      const name = s.trim();
+      if (!PHASES.includes(name)) throw new Error(`--only: no phase "${name}"; known: ${PHASES.join(", ")}`);
+      return name;
+    }),
+  ),
+  drains: argv.pipelines!.split(",").map((name) => {
+    const found = DRAIN_CASES.find((c) => c.pipeline === name.trim());
+    if (!found) throw new Error(`--pipelines: no drain case for "${name}"; known: ${DRAIN_CASES.map((c) => c.pipeline).join(", ")}`);
+    return found;
+  }),
   profile: argv.profile ?? false,
   waitQuietS: Number(argv["wait-quiet"] ?? 0),
+  consoleEvents: int("console-events", argv["console-events"]),
+  /** measured rounds per client count */
+  consoleRounds: int("console-rounds", argv["console-rounds"]),
 };
 
 /** other processes' average CPU use (cores) from which a phase's figures are flagged */
 const NOISY_CORES = 0.15;
-const TARGETS = { syncPerSec: 2_000, syncP99AtRateMs: 20, drainPerSec: 10_000 };
-/** the whole run, cleanup included, stays under 5 minutes */
-const BUDGET_MS = 285_000;
+const TARGETS = { syncPerSec: 2_000, syncP99AtRateMs: 20, drainPerSec: 10_000, consoleDropPct: 5 };
+/** console clients connected in the console phase's watched rounds (issue 5: 10 cost ≤ 5 % of the drain rate) */
+const CONSOLE_CLIENTS = 10;
+/** the whole run, cleanup included, stays under 7 minutes */
+const BUDGET_MS = 420_000;
 const CLEANUP_RESERVE_MS = 35_000;
 const STARTED = performance.now();
 /** when measuring began (after any --wait-quiet): the time budget counts from here */
@@ -256,16 +282,17 @@ async function benchKoa(): Promise<LoadResult> {
   }
 }
 
-// ---------------------------------------------------------------- 3: churn drain
+// ---------------------------------------------------------------- 3: pipeline drains
 
 interface DrainResult {
+  pipeline: string;
   events: number;
   customers: number;
   payloadBytes: number;
   publish: { perSec: number; seconds: number; duplicates: number };
-  /** process spawn → first message delivered to the churn consumer */
+  /** process spawn → first message delivered to the pipeline's consumer */
   startupMs: number;
-  /** first delivery → first churn_history row */
+  /** first delivery → first applied event */
   firstRowMs: number;
   /** first delivery → N rows */
   drainMs: number;
@@ -276,81 +303,109 @@ interface DrainResult {
   completed: boolean;
   consumer: { numPending: number; numAckPending: number; numRedelivered: number } | null;
   dlqMessages: number;
-  /** High-risk alerts the drain raised (each one is stored and published too) */
+  /** alerts the drain raised (each one is stored and published too) */
   alertsRaised: number;
   timeline: Array<[ms: number, rows: number]>;
 }
 
-async function benchDrain(events: readonly BenchEvent[]): Promise<DrainResult> {
-  const cfg = newConfig();
-  const metrics = createMetrics({ defaultMetrics: false });
+interface Applied {
+  /** [ms since t0, events applied] at each poll */
+  timeline: Array<[number, number]>;
+  /** when the first event was applied (performance.now()) */
+  firstRow: number | undefined;
+  rows: number;
+  /** when `target` was reached; undefined when the deadline passed first */
+  done: number | undefined;
+}
+
+/** Polls `count` (events applied so far) until it reaches `target`; fails if the child exits. */
+async function followApplied(o: { child: Child; label: string; count: () => Promise<number>; target: number; t0: number; deadline: number; pollMs: number }): Promise<Applied> {
+  const timeline: Array<[number, number]> = [];
+  let firstRow: number | undefined;
+  let rows = 0;
+  let done: number | undefined;
+  let lastLog = performance.now();
+  while (done === undefined) {
+    rows = await o.count();
+    const now = performance.now();
+    timeline.push([Math.round(now - o.t0), rows]);
+    if (rows > 0 && firstRow === undefined) firstRow = now;
+    if (rows >= o.target) done = now;
+    else {
+      if (!o.child.alive) throw new Error(`the ${o.label} process exited after ${rows} rows`);
+      if (now > o.deadline) break;
+      if (now - lastLog > 5_000) {
+        log(`  ${rows} rows after ${((now - o.t0) / 1000).toFixed(1)} s (${Math.round(rows / ((now - o.t0) / 1000))}/s)`);
+        lastLog = now;
+      }
+      await sleep(o.pollMs);
+    }
+  }
+  return { timeline, firstRow, rows, done };
+}
+
+/** A bus and a Postgres client on an isolated config, closed by `close` or, on an abort, by the cleanup. */
+async function connectIsolated(cfg: Config, name: string) {
   const bus = await connectBus(
-    { url: cfg.NATS_URL, name: "tidecast-bench", streamPrefix: cfg.STREAM_PREFIX, subjectPrefix: cfg.SUBJECT_PREFIX, duplicateWindowMs: cfg.DUPLICATE_WINDOW_MS },
-    { metrics, log: createLogger("warn") },
+    { url: cfg.NATS_URL, name, streamPrefix: cfg.STREAM_PREFIX, subjectPrefix: cfg.SUBJECT_PREFIX, duplicateWindowMs: cfg.DUPLICATE_WINDOW_MS },
+    { metrics: createMetrics({ defaultMetrics: false }), log: createLogger("warn") },
   );
+  const db = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  const closeDb = () => db.end();
   const closeBus = () => bus.close();
   closers.add(closeBus);
-  const db = new pg.Client({ connectionString: cfg.DATABASE_URL });
   await db.connect();
-  const closeDb = () => db.end();
   closers.add(closeDb);
+  const close = async () => {
+    await closeBus().catch(() => undefined);
+    closers.delete(closeBus);
+    await closeDb().catch(() => undefined);
+    closers.delete(closeDb);
+  };
+  return { bus, db, close };
+}
+
+async function benchDrain(c: DrainCase, events: readonly BenchEvent[]): Promise<DrainResult> {
+  const cfg = newConfig();
+  const { bus, db, close } = await connectIsolated(cfg, "tidecast-bench");
   let child: Child | undefined;
   try {
-    log(`publishing ${events.length} customer events (${events[0]!.data.length} B each) to ${bus.names.events("customer")}`);
-    const pub = await publishAll(bus.js, events, (e) => bus.names.eventSubject("customer", e.key));
-    const info = await bus.jsm.streams.info(bus.names.events("customer"));
+    const stream = bus.names.events(c.domain);
+    log(`${c.pipeline}: publishing ${events.length} ${c.domain} events (${events[0]!.data.length} B each) to ${stream}`);
+    const pub = await publishAll(bus.js, events, (e) => bus.names.eventSubject(c.domain, e.key));
+    const info = await bus.jsm.streams.info(stream);
     log(`  ${Math.round(pub.perSec)} msg/s; stream holds ${info.state.messages} messages`);
-    if (info.state.messages !== events.length) throw new Error(`EVENTS holds ${info.state.messages} messages, expected ${events.length}`);
+    if (info.state.messages !== events.length) throw new Error(`${stream} holds ${info.state.messages} messages, expected ${events.length}`);
 
-    child = startChild("platform ROLE=churn", "src/main.ts", platformEnv(cfg, { ROLE: "churn", PORT: "0" }));
+    child = startChild(`platform ROLE=${c.pipeline}`, "src/main.ts", platformEnv(cfg, { ROLE: c.pipeline, PORT: "0" }));
     const spawned = child.spawnedAt;
     const timeoutMs = Math.max(10_000, Math.min(180_000, budgetLeft() - CLEANUP_RESERVE_MS - 10_000));
     const deadline = spawned + timeoutMs;
 
-    // start of consumption: the first delivery the server reports for the churn durable
+    // start of consumption: the first delivery the server reports for the pipeline's durable
     let firstDelivery: number | undefined;
     while (firstDelivery === undefined) {
-      if (!child.alive) throw new Error("the churn process exited before consuming");
-      if (performance.now() > deadline) throw new Error(`the churn consumer received nothing within ${timeoutMs} ms`);
-      const ci = await bus.jsm.consumers.info(bus.names.events("customer"), "churn").catch(() => null);
+      if (!child.alive) throw new Error(`the ${c.pipeline} process exited before consuming`);
+      if (performance.now() > deadline) throw new Error(`the ${c.pipeline} consumer received nothing within ${timeoutMs} ms`);
+      const ci = await bus.jsm.consumers.info(stream, c.pipeline).catch(() => null);
       if (ci && ci.delivered.consumer_seq > 0) firstDelivery = performance.now();
       else await sleep(20);
     }
     const t0 = firstDelivery;
-    log(`churn consumer started consuming ${Math.round(t0 - spawned)} ms after spawn; draining (timeout ${Math.round(timeoutMs / 1000)} s)`);
+    log(`${c.pipeline} consumer started consuming ${Math.round(t0 - spawned)} ms after spawn; draining (timeout ${Math.round(timeoutMs / 1000)} s)`);
 
-    const table = `"${cfg.DATABASE_SCHEMA}".churn_history`;
+    const table = `"${cfg.DATABASE_SCHEMA}".${c.table}`;
+    const appliedSql = c.appliedSql(cfg.DATABASE_SCHEMA);
     let tableExists = false;
     const count = async () => {
       // the table is created by the child's migration
       if (!tableExists) tableExists = (await db.query("SELECT to_regclass($1) IS NOT NULL AS ok", [table])).rows[0].ok;
       if (!tableExists) return 0;
-      const r = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
-      return r.rows[0].n as number;
+      return Number((await db.query(appliedSql)).rows[0].n ?? 0);
     };
-    const timeline: Array<[number, number]> = [];
-    let firstRow: number | undefined;
-    let rows = 0;
-    let done: number | undefined;
-    let lastLog = performance.now();
-    while (done === undefined) {
-      rows = await count();
-      const now = performance.now();
-      timeline.push([Math.round(now - t0), rows]);
-      if (rows > 0 && firstRow === undefined) firstRow = now;
-      if (rows >= events.length) done = now;
-      else {
-        if (!child.alive) throw new Error(`the churn process exited after ${rows} rows`);
-        if (now > deadline) break;
-        if (now - lastLog > 5_000) {
-          log(`  ${rows} rows after ${((now - t0) / 1000).toFixed(1)} s (${Math.round(rows / ((now - t0) / 1000))}/s)`);
-          lastLog = now;
-        }
-        await sleep(100);
-      }
-    }
+    const { timeline, firstRow, rows, done } = await followApplied({ child, label: c.pipeline, count, target: events.length, t0, deadline, pollMs: 100 });
     const end = done ?? performance.now();
-    const ci = await bus.jsm.consumers.info(bus.names.events("customer"), "churn").catch(() => null);
+    const ci = await bus.jsm.consumers.info(stream, c.pipeline).catch(() => null);
     const dlq = await bus.jsm.streams.info(bus.names.dlq).catch(() => null);
     const alerts = tableExists ? (await db.query(`SELECT count(*)::int AS n FROM "${cfg.DATABASE_SCHEMA}".alerts`)).rows[0].n : 0;
     const drainMs = end - t0;
@@ -359,6 +414,7 @@ async function benchDrain(events: readonly BenchEvent[]): Promise<DrainResult> {
     const p90 = at(0.9);
     const steadyPerSec = p10 && p90 && p90[0] > p10[0] ? ((p90[1] - p10[1]) * 1000) / (p90[0] - p10[0]) : null;
     const result: DrainResult = {
+      pipeline: c.pipeline,
       events: events.length,
       customers: OPTS.customers,
       payloadBytes: events[0]!.data.length,
@@ -383,10 +439,7 @@ async function benchDrain(events: readonly BenchEvent[]): Promise<DrainResult> {
     return result;
   } finally {
     if (child) await stopChild(child);
-    await closeBus().catch(() => undefined);
-    closers.delete(closeBus);
-    await closeDb().catch(() => undefined);
-    closers.delete(closeDb);
+    await close();
     await dropConfig(cfg);
   }
 }
@@ -400,7 +453,7 @@ interface RawResult {
   publishPerSec: number;
 }
 
-async function benchRaw(events: readonly BenchEvent[]): Promise<RawResult> {
+async function benchRaw(c: DrainCase, events: readonly BenchEvent[]): Promise<RawResult> {
   const cfg = newConfig();
   const nc = await connect({ servers: cfg.NATS_URL, name: "tidecast-bench-raw" });
   const closeNc = () => nc.close();
@@ -420,9 +473,9 @@ async function benchRaw(events: readonly BenchEvent[]): Promise<RawResult> {
       duplicate_window: nanos(cfg.DUPLICATE_WINDOW_MS),
       num_replicas: 1,
     });
-    log(`raw: publishing ${events.length} messages to ${stream}`);
-    const pub = await publishAll(js, events, (e) => `${subjectPrefix}.customer.${e.key}`);
-    // max_ack_pending as the churn pipeline's durable gets it (batchSize 1000 × 1 in flight × 4)
+    log(`raw ${c.pipeline}: publishing ${events.length} messages to ${stream}`);
+    const pub = await publishAll(js, events, (e) => `${subjectPrefix}.${c.domain}.${e.key}`);
+    // max_ack_pending as an ordered pipeline's durable gets it (batchSize 1000 × 1 in flight × 4)
     await jsm.consumers.add(stream, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 4_000 });
     const consumer = await js.consumers.get(stream, "raw");
     const timeoutMs = Math.max(5_000, Math.min(60_000, budgetLeft() - CLEANUP_RESERVE_MS));
@@ -449,19 +502,169 @@ async function benchRaw(events: readonly BenchEvent[]): Promise<RawResult> {
   }
 }
 
+// ---------------------------------------------------------------- 5: what the console costs
+
+interface ConsoleRound {
+  /** console clients connected during the drain */
+  clients: number;
+  events: number;
+  /** first publish → every event acked (the pipeline acks after its transaction commits) */
+  ms: number;
+  perSec: number;
+  /** the platform process's CPU-seconds (all threads) per 1,000 events drained */
+  cpuSPer1000: number;
+  /** alerts the round raised: the console forwards each one to every client */
+  alerts: number;
+}
+
+interface ConsoleResult {
+  pipeline: string;
+  role: string;
+  clients: number;
+  eventsPerRound: number;
+  /** measured rounds per client count: fewer than asked when the time budget ran short */
+  rounds: { run: number; asked: number };
+  /** in the order run */
+  timeline: ConsoleRound[];
+  /** medians over the rounds without and with clients */
+  perSec: { without: number; with: number };
+  cpuSPer1000: { without: number; with: number };
+  /** how much slower the drain is with the clients, in % of the rate without */
+  dropPct: number;
+  /** metrics frames each client received per second while connected (the console sends one) */
+  framesPerClientS: number;
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/**
+ * The churn drain with 0 and with CONSOLE_CLIENTS console clients connected, in alternating rounds
+ * (0,10 then 10,0, so a drift over the run weighs on both alike). The pipeline shares its process,
+ * and so its event loop, with the API and the console's Socket.io server: the worst case. Events
+ * are published while the pipeline consumes (a running consumer cannot be handed a pre-filled
+ * stream), the same way in both arms.
+ */
+async function benchConsole(): Promise<ConsoleResult> {
+  const c = DRAIN_CASES.find((d) => d.pipeline === "churn")!;
+  const role = `api,${c.pipeline}`;
+  const cfg = newConfig();
+  const { bus, db, close } = await connectIsolated(cfg, "tidecast-bench-console");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = startChild(`platform ROLE=${role}`, "src/main.ts", platformEnv(cfg, { ROLE: role, PORT: String(port) }));
+  let watchers: ConsoleClients | undefined;
+  try {
+    await waitForHttp(`${url}/health/ready`, child, 40_000);
+    const token = await consoleToken(url, (id) => db.query(`UPDATE "${cfg.DATABASE_SCHEMA}".users SET role = 'admin' WHERE id = $1`, [id]));
+    const stream = bus.names.events(c.domain);
+    const appliedSql = c.appliedSql(cfg.DATABASE_SCHEMA);
+    const rowsApplied = async () => Number((await db.query(appliedSql)).rows[0].n ?? 0);
+    const alertsRaised = async () => Number((await db.query(`SELECT count(*)::int AS n FROM "${cfg.DATABASE_SCHEMA}".alerts`)).rows[0].n);
+    const pid = child.proc.pid!;
+    let watchedMs = 0;
+    let frames = 0;
+
+    const round = async (clients: number): Promise<ConsoleRound> => {
+      const events = toBenchEvents(c.events(OPTS.consoleEvents, OPTS.customers));
+      const connectedAt = performance.now();
+      watchers = clients > 0 ? await connectConsoleClients(url, token, clients) : undefined;
+      try {
+        await sleep(1_000); // the connects' snapshots are served before the timing starts
+        const from = (await bus.jsm.streams.info(stream)).state.last_seq;
+        const rowsBefore = await rowsApplied();
+        const alertsBefore = await alertsRaised();
+        const cpuBefore = processCpuSeconds(pid);
+        const t0 = performance.now();
+        const pub = await publishAll(bus.js, events, (e) => bus.names.eventSubject(c.domain, e.key));
+        if (pub.duplicates > 0) throw new Error(`${pub.duplicates} of ${events.length} events were taken for duplicates`);
+        // The ack floor is cheap to ask every 20 ms (a count over the growing history table is not):
+        // the pipeline acks an event only once its transaction has committed.
+        const deadline = t0 + Math.max(10_000, Math.min(120_000, budgetLeft() - CLEANUP_RESERVE_MS));
+        const acked = async () => {
+          const ci = await bus.jsm.consumers.info(stream, c.pipeline).catch(() => null);
+          return ci ? ci.ack_floor.stream_seq - from : 0;
+        };
+        const { done, rows } = await followApplied({ child, label: role, count: acked, target: events.length, t0, deadline, pollMs: 20 });
+        const cpuS = processCpuSeconds(pid) - cpuBefore;
+        if (done === undefined) throw new Error(`a round timed out: ${rows}/${events.length} events acked after ${Math.round((performance.now() - t0) / 1000)} s`);
+        const applied = (await rowsApplied()) - rowsBefore;
+        if (applied !== events.length) throw new Error(`${events.length} events acked but ${applied} applied`);
+        if (watchers) {
+          watchedMs += (performance.now() - connectedAt) * clients;
+          frames += watchers.received().frames;
+        }
+        const ms = done - t0;
+        return { clients, events: events.length, ms, perSec: (events.length * 1000) / ms, cpuSPer1000: (cpuS * 1000) / events.length, alerts: (await alertsRaised()) - alertsBefore };
+      } finally {
+        watchers?.close();
+        watchers = undefined;
+      }
+    };
+
+    log(`console: warm-up drain of ${OPTS.consoleEvents} events with ${CONSOLE_CLIENTS} clients (ROLE=${role})`);
+    let pairMs = 2 * (await round(CONSOLE_CLIENTS)).ms + 4_000;
+    const timeline: ConsoleRound[] = [];
+    for (let pair = 0; pair < OPTS.consoleRounds; pair++) {
+      // stop early rather than let the budget's timer kill the phase with nothing reported
+      if (budgetLeft() - CLEANUP_RESERVE_MS - 10_000 < pairMs * 1.2) {
+        log(`  console: stopping after ${pair} of ${OPTS.consoleRounds} rounds per client count: the time budget is short`);
+        break;
+      }
+      const pairStart = performance.now();
+      for (const clients of pair % 2 === 0 ? [0, CONSOLE_CLIENTS] : [CONSOLE_CLIENTS, 0]) {
+        const r = await round(clients);
+        timeline.push(r);
+        log(`  round ${pair + 1}, ${clients} clients: ${Math.round(r.perSec)} events/s, ${r.cpuSPer1000.toFixed(3)} CPU-s per 1,000 events`);
+      }
+      pairMs = performance.now() - pairStart;
+    }
+    if (timeline.length === 0) throw new Error("no time left in the budget for a single round");
+    if (frames === 0) throw new Error("the console clients received no metrics frame: they were not live");
+
+    const arm = (clients: number) => timeline.filter((r) => r.clients === clients);
+    const without = arm(0);
+    const watched = arm(CONSOLE_CLIENTS);
+    const perSec = { without: median(without.map((r) => r.perSec)), with: median(watched.map((r) => r.perSec)) };
+    const result: ConsoleResult = {
+      pipeline: c.pipeline,
+      role,
+      clients: CONSOLE_CLIENTS,
+      eventsPerRound: OPTS.consoleEvents,
+      rounds: { run: without.length, asked: OPTS.consoleRounds },
+      timeline,
+      perSec,
+      cpuSPer1000: { without: median(without.map((r) => r.cpuSPer1000)), with: median(watched.map((r) => r.cpuSPer1000)) },
+      dropPct: ((perSec.without - perSec.with) / perSec.without) * 100,
+      framesPerClientS: (frames * 1000) / watchedMs,
+    };
+    log(`  medians: ${Math.round(perSec.without)} events/s without, ${Math.round(perSec.with)} with ${CONSOLE_CLIENTS} clients (drop ${result.dropPct.toFixed(1)} %)`);
+    return result;
+  } finally {
+    watchers?.close();
+    await stopChild(child);
+    await close();
+    await dropConfig(cfg);
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a");
 const ms = (n: number) => `${fmt(n, 2)} ms`;
 const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+const signed = (n: number) => `${n > 0 ? "+" : ""}${fmt(n, 1)}`;
 
-type Phase = "sync" | "koa" | "drain" | "raw";
+type Phase = "sync" | "koa" | `drain ${string}` | `raw ${string}` | "console";
 
 interface Report {
   sync?: SyncResult;
   koa?: LoadResult;
-  drain?: DrainResult;
-  raw?: RawResult;
+  pipelines: Array<{ pipeline: string; drain?: DrainResult; raw?: RawResult }>;
+  console?: ConsoleResult;
   /** CPU other processes used during each phase */
   background: Partial<Record<Phase | "before", Background>>;
   errors: string[];
@@ -469,7 +672,7 @@ interface Report {
 
 function table(report: Report): string {
   const rows: Array<[string, string, string, string]> = [];
-  const { sync, koa, drain, raw } = report;
+  const { sync, koa, pipelines } = report;
   if (sync) {
     const { max, fixed, paced } = sync;
     rows.push([`Sync predict, max (${max.connections} conn, ${fmt(max.durationS)} s)`, `${fmt(max.okPerSec)} req/s`, `≥ ${fmt(TARGETS.syncPerSec)} req/s`, verdict(max.okPerSec >= TARGETS.syncPerSec && max.non2xx === 0)]);
@@ -491,23 +694,37 @@ function table(report: Report): string {
     rows.push(["  latency p50 / p99", `${ms(koa.latencyMs.p50)} / ${ms(koa.latencyMs.p99)}`, "", ""]);
     if (sync) rows.push(["  sync predict / hello world", `${fmt((sync.max.okPerSec / koa.okPerSec) * 100, 1)} %`, "", ""]);
   }
-  if (drain) {
-    rows.push([
-      `Churn drain (${fmt(drain.events)} events, ${fmt(drain.customers)} keys)`,
-      drain.completed ? `${fmt(drain.perSec)} events/s` : `${fmt(drain.perSec)} events/s (TIMED OUT at ${fmt(drain.rows)} rows)`,
-      `≥ ${fmt(TARGETS.drainPerSec)} events/s`,
-      verdict(drain.completed && drain.perSec >= TARGETS.drainPerSec),
-    ]);
-    rows.push(["  steady rate (10 %→90 % of rows)", drain.steadyPerSec === null ? "n/a" : `${fmt(drain.steadyPerSec)} events/s`, "", ""]);
-    rows.push(["  drain time / time to first row", `${fmt(drain.drainMs / 1000, 2)} s / ${ms(drain.firstRowMs)}`, "", ""]);
-    rows.push(["  process start → first delivery", ms(drain.startupMs), "", ""]);
-    rows.push(["  redelivered / dead-lettered", `${fmt(drain.consumer?.numRedelivered ?? NaN)} / ${fmt(drain.dlqMessages)}`, "0 / 0", verdict((drain.consumer?.numRedelivered ?? 1) === 0 && drain.dlqMessages === 0)]);
-    rows.push(["  pre-fill publish rate", `${fmt(drain.publish.perSec)} msg/s`, "", ""]);
+  for (const { pipeline, drain, raw } of pipelines) {
+    if (drain) {
+      rows.push([
+        `${pipeline} drain (${fmt(drain.events)} events, ${fmt(drain.customers)} keys)`,
+        drain.completed ? `${fmt(drain.perSec)} events/s` : `${fmt(drain.perSec)} events/s (TIMED OUT at ${fmt(drain.rows)} rows)`,
+        `≥ ${fmt(TARGETS.drainPerSec)} events/s`,
+        verdict(drain.completed && drain.perSec >= TARGETS.drainPerSec),
+      ]);
+      rows.push(["  steady rate (10 %→90 % of rows)", drain.steadyPerSec === null ? "n/a" : `${fmt(drain.steadyPerSec)} events/s`, "", ""]);
+      rows.push(["  drain time / time to first row", `${fmt(drain.drainMs / 1000, 2)} s / ${ms(drain.firstRowMs)}`, "", ""]);
+      rows.push(["  process start → first delivery", ms(drain.startupMs), "", ""]);
+      rows.push(["  redelivered / dead-lettered", `${fmt(drain.consumer?.numRedelivered ?? NaN)} / ${fmt(drain.dlqMessages)}`, "0 / 0", verdict((drain.consumer?.numRedelivered ?? 1) === 0 && drain.dlqMessages === 0)]);
+      rows.push(["  pre-fill publish rate", `${fmt(drain.publish.perSec)} msg/s`, "", ""]);
+    }
+    if (raw) rows.push([`  raw JetStream consume+ack (${fmt(raw.messages)} msgs)`, `${fmt(raw.perSec)} msgs/s`, "consumer ceiling", ""]);
+    if (drain && raw) rows.push(["  drain / raw ratio", `${fmt((drain.perSec / raw.perSec) * 100, 1)} %`, `${fmt((TARGETS.drainPerSec / raw.perSec) * 100, 1)} % needed for target`, ""]);
   }
-  if (raw) {
-    rows.push([`Raw JetStream consume+ack (${fmt(raw.messages)} msgs)`, `${fmt(raw.perSec)} msgs/s`, "consumer ceiling", ""]);
+
+  const { console: cost } = report;
+  if (cost) {
+    const range = (clients: number) => {
+      const rates = cost.timeline.filter((r) => r.clients === clients).map((r) => r.perSec);
+      return `${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}`;
+    };
+    rows.push([`Console cost: ${cost.pipeline} drain, ROLE=${cost.role}, 0 vs ${cost.clients} clients`, `${fmt(cost.perSec.without)} vs ${fmt(cost.perSec.with)} events/s`, "", ""]);
+    rows.push([`  drain rate drop (medians, ${cost.rounds.run} + ${cost.rounds.run} rounds × ${fmt(cost.eventsPerRound)} events)`, `${fmt(cost.dropPct, 1)} %`, `≤ ${TARGETS.consoleDropPct} %`, verdict(cost.dropPct <= TARGETS.consoleDropPct)]);
+    rows.push([`  platform CPU-s per 1,000 events, 0 vs ${cost.clients}`, `${fmt(cost.cpuSPer1000.without, 3)} vs ${fmt(cost.cpuSPer1000.with, 3)} s (${signed(((cost.cpuSPer1000.with - cost.cpuSPer1000.without) / cost.cpuSPer1000.without) * 100)} %)`, "", ""]);
+    rows.push([`  rounds' range, 0 / ${cost.clients} clients`, `${range(0)} / ${range(cost.clients)} events/s`, "", ""]);
+    rows.push(["  metrics frames per client-second", fmt(cost.framesPerClientS, 2), "1 sent", ""]);
+    rows.push(["  alerts raised per round (median)", fmt(median(cost.timeline.map((r) => r.alerts))), "", ""]);
   }
-  if (drain && raw) rows.push(["Drain / raw ratio", `${fmt((drain.perSec / raw.perSec) * 100, 1)} %`, `${fmt((TARGETS.drainPerSec / raw.perSec) * 100, 1)} % needed for target`, ""]);
 
   const noisy = (Object.entries(report.background) as Array<[string, Background]>).filter(([k, b]) => k !== "before" && b.otherCores >= NOISY_CORES);
   if (noisy.length > 0) rows.push(["Other processes' CPU (shared machine)", noisy.map(([k, b]) => `${k} ${fmt(b.otherCores, 2)}`).join(", "), `of ${cpus().length} cores`, "NOISY"]);
@@ -521,34 +738,41 @@ function table(report: Report): string {
 // ---------------------------------------------------------------- main
 
 async function main(report: Report): Promise<void> {
-  const events = OPTS.only.has("drain") || OPTS.only.has("raw") ? customerEvents(OPTS.events, OPTS.customers) : [];
   // A failed phase is reported with its children's output; the other phases still run.
-  const phase = async <K extends Phase>(key: K, run: () => Promise<NonNullable<Report[K]>>) => {
-    if (!OPTS.only.has(key)) return;
+  const phase = async <T>(key: Phase, run: () => Promise<T>): Promise<T | undefined> => {
     const first = started.length;
     const before = snapshot();
     try {
-      report[key] = await run();
+      const result = await run();
       const bg = background(before, snapshot(), cpus().length);
       report.background[key] = bg;
       if (bg.otherCores >= NOISY_CORES) {
         const who = bg.top.length > 0 ? bg.top.map((t) => `${t.cmd} (${t.cpuS} s)`).join("; ") : "short-lived processes and the kernel";
         log(`  note: other processes used ${bg.otherCores} cores during ${key}: ${who}`);
       }
+      return result;
     } catch (err) {
       const message = `${key}: ${err instanceof Error ? err.message : String(err)}`;
       report.errors.push(message);
       console.error(`[bench] ${message}`);
       for (const c of started.slice(first)) console.error(c.diagnostics());
+      return undefined;
     }
   };
-  await phase("sync", benchSync);
-  await phase("koa", benchKoa);
-  await phase("drain", () => benchDrain(events));
-  await phase("raw", () => benchRaw(events));
+  if (OPTS.only.has("sync")) report.sync = await phase("sync", benchSync);
+  if (OPTS.only.has("koa")) report.koa = await phase("koa", benchKoa);
+  for (const c of OPTS.drains) {
+    if (!OPTS.only.has("drain") && !OPTS.only.has("raw")) break;
+    const events = toBenchEvents(c.events(OPTS.events, OPTS.customers));
+    const entry: Report["pipelines"][number] = { pipeline: c.pipeline };
+    report.pipelines.push(entry);
+    if (OPTS.only.has("drain")) entry.drain = await phase(`drain ${c.pipeline}`, () => benchDrain(c, events));
+    if (OPTS.only.has("raw")) entry.raw = await phase(`raw ${c.pipeline}`, () => benchRaw(c, events));
+  }
+  if (OPTS.only.has("console")) report.console = await phase("console", benchConsole);
 }
 
-const report: Report = { background: {}, errors: [] };
+const report: Report = { pipelines: [], background: {}, errors: [] };
 let exitCode = 0;
 let budgetTimer: NodeJS.Timeout | undefined;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,22 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { EventEnvelope } from "../../../src/streams/index.ts";
+import { mulberry32 } from "../../../src/training/split.ts";
 
 const CONTRACTS = ["Month-to-month", "One year", "Two year"];
 const INTERNET = ["DSL", "Fiber optic", "No"];
 const PAYMENT = ["Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)"];
 
-/** A small deterministic PRNG (mulberry32), so every run publishes the same feature values. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BenchEvent {
   key: string;
@@ -24,22 +14,26 @@ export interface BenchEvent {
   data: Uint8Array;
 }
 
+/** Encodes envelopes once, before any timing starts. */
+export function toBenchEvents(envelopes: readonly EventEnvelope[]): BenchEvent[] {
+  const encoder = new TextEncoder();
+  return envelopes.map((e) => ({ key: e.key, id: e.id ?? randomUUID(), data: encoder.encode(JSON.stringify(e)) }));
+}
+
 /**
  * `n` valid customer events spread round-robin over `customers` keys. Every event carries the
  * required churn features, so each one completes its customer's profile and yields one
  * churn_history row.
  */
-export function customerEvents(n: number, customers: number, seed = 42): BenchEvent[] {
-  const rand = rng(seed);
+export function customerEvents(n: number, customers: number, seed = 42): EventEnvelope[] {
+  const rand = mulberry32(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-  const encoder = new TextEncoder();
   const base = Date.now() - n;
-  const events: BenchEvent[] = new Array(n);
+  const events: EventEnvelope[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const key = `cust-${String(i % customers).padStart(5, "0")}`;
-    const id = randomUUID();
-    const envelope: EventEnvelope = {
-      id,
+    events[i] = {
+      id: randomUUID(),
       domain: "customer",
       key,
       type: "usage",
@@ -52,7 +46,6 @@ export function customerEvents(n: number, customers: number, seed = 42): BenchEv
       },
       timestamp: new Date(base + i).toISOString(),
     };
-    events[i] = { key, id, data: encoder.encode(JSON.stringify(envelope)) };
   }
   return events;
 }

@@ -18,6 +18,19 @@ interface Proc {
   childTicks: number;
 }
 
+/** A process's name and its /proc/<pid>/stat fields after the name (which may hold spaces): fields[0] is field 3 of proc(5). */
+function readStat(pid: number | string): { comm: string; fields: string[] } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const close = stat.lastIndexOf(")");
+  return { comm: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+}
+
+/** user + system CPU-seconds one process (all its threads) has used so far. */
+export function processCpuSeconds(pid: number): number {
+  const { fields } = readStat(pid);
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
 function readProcs(): Map<number, Proc> {
   const procs = new Map<number, Proc>();
   let entries: string[];
@@ -29,10 +42,7 @@ function readProcs(): Map<number, Proc> {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const fields = stat.slice(close + 2).split(" ");
+      const { comm, fields } = readStat(entry);
       // fields[0] is state (field 3 of proc(5)): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17
       procs.set(Number(entry), {
         pid: Number(entry),
