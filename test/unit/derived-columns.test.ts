@@ -385,6 +385,25 @@ describe("binary GBDT recipe with derived columns and an out-of-fold threshold",
     const v2 = await trainBinaryGbdt({ ...PRODUCT_SPEC, threshold: "validation" }, altered, { now });
     assert.notEqual(v1.card.threshold, v2.card.threshold);
   });
+
+  it("repeated cross-fitting measures the chosen set on more fold assignments and changes nothing else", async () => {
+    const repeated = await trainBinaryGbdt({ ...PRODUCT_SPEC, repeatedCrossFit: { seeds: [8, 9] } }, data, { now });
+    assert.deepEqual(Buffer.from(repeated.onnx), Buffer.from(trained.onnx));
+    assert.equal(repeated.card.threshold, trained.card.threshold);
+    assert.deepEqual(repeated.card.metrics, trained.card.metrics);
+    const measured = (repeated.card.training.hyperparameters["cross_fit"] as { repeated: { fold_seeds: number[]; fold_aucs: number[]; mean_auc: number; sd_auc: number } }).repeated;
+    assert.deepEqual(measured.fold_seeds, [6, 8, 9]);
+    assert.equal(measured.fold_aucs.length, 12);
+    // three different fold assignments: not one fold AUC repeated three times
+    assert.notDeepEqual(measured.fold_aucs.slice(0, 4), measured.fold_aucs.slice(4, 8));
+    const mean = measured.fold_aucs.reduce((a, b) => a + b, 0) / 12;
+    assert.ok(Math.abs(measured.mean_auc - mean) < 1e-5);
+    assert.ok(measured.sd_auc > 0 && Math.abs(measured.mean_auc - oofAuc(trained.card)) < 3 * measured.sd_auc);
+    assert.match(repeated.card.training.notes, /over 3 fold assignments: 0\.\d{4} ± 0\.\d{4} \(mean ± sd of 12 folds\)/);
+    // without the option the card is as before
+    assert.equal((trained.card.training.hyperparameters["cross_fit"] as Record<string, unknown>)["repeated"], undefined);
+    assert.doesNotMatch(trained.card.training.notes, /fold assignments/);
+  });
 });
 
 const modelsDir = fileURLToPath(new URL("../../models/", import.meta.url));
@@ -422,6 +441,33 @@ describe("shipped 1.1.0 models with derived columns", () => {
     assert.deepEqual([...encoded.vector.subarray(-3)], [f32((42.8 * 1551 * 2 * Math.PI) / 60), f32(308.6 - 298.1), f32(4280)]);
   });
 
+  it("lead_conversion 1.2.0: the 1.1.0 encoding plus cons_conf_idx × euribor3m, the same request schema and split", async () => {
+    const previous = await readCard(join(modelsDir, "lead_conversion", "1.1.0"));
+    const current = await readCard(join(modelsDir, "lead_conversion", "1.2.0"));
+    assert.deepEqual(current.features, previous.features);
+    assert.deepEqual(current.encoding.columns.slice(0, previous.encoding.columns.length), previous.encoding.columns);
+    const added = current.encoding.columns.slice(previous.encoding.columns.length);
+    assert.deepEqual(added.map((c) => (isDerivedColumn(c) ? c.name : c.kind)), ["cons_conf_idx_times_euribor3m"]);
+    assert.deepEqual(z.toJSONSchema(featuresSchema(current)), z.toJSONSchema(featuresSchema(previous)));
+    assert.equal(current.training.split.seed, previous.training.split.seed);
+    const encoded = createEncoder(current)({
+      age: 40, job: "admin.", contact: "cellular", month: "may", campaign: 2,
+      emp_var_rate: -1.8, cons_price_idx: 92.893, cons_conf_idx: -46.2, euribor3m: 1.299, nr_employed: 5099.1,
+    });
+    assert.ok(encoded.ok);
+    assert.deepEqual([...encoded.vector.subarray(-2)], [f32(1.299 - -1.8), f32(-46.2 * 1.299)]);
+  });
+
+  it("lead_conversion 1.2.0 beats 1.1.0 on validation AUC and reports its repeated cross-validation", async () => {
+    const previous = await readCard(join(modelsDir, "lead_conversion", "1.1.0"));
+    const current = await readCard(join(modelsDir, "lead_conversion", "1.2.0"));
+    assert.ok(current.metrics.validation["auc"]! > previous.metrics.validation["auc"]!);
+    const repeated = (current.training.hyperparameters["cross_fit"] as { repeated: { fold_seeds: number[]; fold_aucs: number[] } }).repeated;
+    // the first fold assignment is 1.1.0's, the one the grid was chosen on
+    assert.equal(repeated.fold_seeds[0], (previous.training.hyperparameters["cross_fit"] as { fold_seed: number }).fold_seed);
+    assert.equal(repeated.fold_aucs.length, 4 * repeated.fold_seeds.length);
+  });
+
   it("beats 1.0.0 on the card's validation metrics", async () => {
     for (const name of ["machine_failure", "lead_conversion", "churn_telco"]) {
       const previous = (await readCard(join(modelsDir, name, "1.0.0"))).metrics.validation;
@@ -435,13 +481,14 @@ describe("shipped 1.1.0 models with derived columns", () => {
 describe("training a given version", () => {
   it("finds the current trainer by name and any kept version by name@version", () => {
     assert.equal(findTrainer("machine_failure")?.version, "1.2.0");
-    assert.equal(findTrainer("lead_conversion")?.version, "1.1.0");
+    assert.equal(findTrainer("lead_conversion")?.version, "1.2.0");
+    assert.equal(findTrainer("lead_conversion@1.1.0")?.version, "1.1.0");
     assert.equal(findTrainer("machine_failure@1.0.0")?.version, "1.0.0");
     assert.equal(findTrainer("machine_failure@1.1.0")?.version, "1.1.0");
     assert.equal(findTrainer("machine_failure@1.2.0"), findTrainer("machine_failure"));
     assert.equal(findTrainer("machine_failure@9.9.9"), undefined);
     assert.equal(findTrainer("nope"), undefined);
-    assert.deepEqual(trainerVersions("lead_conversion").map((t) => t.version), ["1.1.0", "1.0.0"]);
+    assert.deepEqual(trainerVersions("lead_conversion").map((t) => t.version), ["1.2.0", "1.1.0", "1.0.0"]);
     assert.deepEqual(trainerVersions("churn_telco").map((t) => t.version), ["1.1.0", "1.0.0"]);
     assert.ok(EARLIER_TRAINERS.every((t) => !TRAINERS.includes(t)));
   });

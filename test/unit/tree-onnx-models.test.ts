@@ -18,6 +18,7 @@ const SHIPPED: Record<string, string[]> = {
   "lead_conversion/1.0.0": BANK,
   // 1.1.0 adds derived encoding columns; the features the API serves are unchanged
   "lead_conversion/1.1.0": BANK,
+  "lead_conversion/1.2.0": BANK,
   "credit_default/1.0.0": [
     "limit_bal", "sex", "education", "marriage", "age", "pay_0", "pay_2", "pay_3", "pay_4", "pay_5", "pay_6",
     "bill_amt1", "bill_amt2", "bill_amt3", "bill_amt4", "bill_amt5", "bill_amt6",
