@@ -60,6 +60,7 @@ const { values: argv } = parseArgs({
     "wait-quiet": { type: "string", default: "0" },
     "console-events": { type: "string", default: "20000" },
     "console-rounds": { type: "string", default: "4" },
+    "sync-role": { type: "string", default: "all" },
   },
   strict: true,
 });
@@ -92,6 +93,8 @@ const OPTS = {
   consoleEvents: int("console-events", argv["console-events"]),
   /** measured rounds per client count */
   consoleRounds: int("console-rounds", argv["console-rounds"]),
+  /** what the sync phase's platform process runs: the whole platform unless told */
+  syncRole: argv["sync-role"]!,
 };
 
 /** other processes' average CPU use (cores) from which a phase's figures are flagged */
@@ -213,7 +216,7 @@ async function benchSync(): Promise<SyncResult> {
   const cfg = newConfig();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = startChild("platform ROLE=all", "src/main.ts", platformEnv(cfg, { ROLE: "all", PORT: String(port) }));
+  const child = startChild(`platform ROLE=${OPTS.syncRole}`, "src/main.ts", platformEnv(cfg, { ROLE: OPTS.syncRole, PORT: String(port) }));
   try {
     await waitForHttp(`${url}/health/ready`, child, 40_000);
     const startupMs = performance.now() - child.spawnedAt;
