@@ -4,12 +4,14 @@ import type { Knex } from "knex";
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable("lead_state", (t) => {
     t.string("lead_id", 128).primary();
+    // json, not jsonb: the pipeline writes and reads these documents whole and never queries inside
+    // them, so converting them to jsonb would be work for nothing (pipelines/lead/README.md, "Throughput")
     // engagement aggregates folded from the lead's events (pipelines/lead/aggregates.ts)
-    t.jsonb("aggregates").notNullable().defaultTo("{}");
+    t.json("aggregates").notNullable().defaultTo("{}");
     // the latest value of every profile field (firmographics, source, product interest)
-    t.jsonb("profile").notNullable().defaultTo("{}");
+    t.json("profile").notNullable().defaultTo("{}");
     // events seen, per event type (unknown types included)
-    t.jsonb("counters").notNullable().defaultTo("{}");
+    t.json("counters").notNullable().defaultTo("{}");
     // last applied EVENTS_LEAD stream sequence: an event at or below it was already applied
     t.bigInteger("last_seq").notNullable().defaultTo(0);
     t.integer("events_seen").notNullable().defaultTo(0);

@@ -20,13 +20,42 @@ const OTHER_TYPES = "(other)";
 /** Lead states kept in memory between batches (a few KB each); a lead beyond them is read from Postgres. */
 const CACHED_LEADS = 20_000;
 
-// The batch's history as one JSON parameter; a message id already stored (a redelivery) is skipped.
+// The batch's history as one JSON array per column, zipped by position (as in state.ts); a message
+// id already stored (a redelivery) is skipped.
 const INSERT_SCORES_SQL = `
   INSERT INTO lead_scores (lead_id, message_id, event_type, score, tier, model, model_version, stream_seq)
-  SELECT lead_id, message_id, event_type, score, tier, model, model_version, stream_seq
-    FROM json_to_recordset(?::json) AS h(lead_id text, message_id text, event_type text, score double precision,
-                                           tier text, model text, model_version text, stream_seq bigint)
+  SELECT lead_id, message_id, event_type, score::double precision, tier, model, model_version, stream_seq::bigint
+    FROM ROWS FROM (json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json))
+         AS h(lead_id, message_id, event_type, score, tier, model, model_version, stream_seq)
   ON CONFLICT (message_id) DO NOTHING`;
+
+/** The batch's score history, one array per lead_scores column in INSERT_SCORES_SQL's order. */
+class History {
+  private readonly columns: [string[], string[], string[], number[], Array<string | null>, string[], string[], number[]] = [[], [], [], [], [], [], [], []];
+
+  get length(): number {
+    return this.columns[0].length;
+  }
+
+  add(row: { leadId: string; messageId: string; eventType: string; score: number; tier: string | null; model: LoadedModel; streamSeq: number }): void {
+    const [leadId, messageId, eventType, score, tier, model, modelVersion, streamSeq] = this.columns;
+    leadId.push(row.leadId);
+    messageId.push(row.messageId);
+    eventType.push(row.eventType);
+    score.push(row.score);
+    tier.push(row.tier);
+    model.push(row.model.name);
+    modelVersion.push(row.model.version);
+    streamSeq.push(row.streamSeq);
+  }
+
+  /** The INSERT_SCORES_SQL parameters. */
+  bindings(): string[] {
+    return this.columns.map((c) => JSON.stringify(c));
+  }
+}
 
 interface Parsed {
   index: number;
@@ -131,7 +160,7 @@ export function createLeadHandler(deps: PipelineDeps) {
       for (const buffer of [b2bRows, fallbackRows]) {
         if (buffer.rows > 0) scores.set(buffer.model, await scoreRows(buffer, metrics));
       }
-      const history: Array<Record<string, unknown>> = [];
+      const history = new History();
       const newAlerts: NewAlert[] = [];
       // in stream order, so each event's "previous tier" is the one its predecessor left
       for (const a of applied) {
@@ -140,16 +169,7 @@ export function createLeadHandler(deps: PipelineDeps) {
         // lead_scoring has no score buckets: its leads have a score but no tier
         const tier = a.model === b2b ? scoreBucket(buckets, score).tier! : null;
         Object.assign(a.state, { score, tier, model: a.model.name, modelVersion: a.model.version, scoredAt: new Date() });
-        history.push({
-          lead_id: a.state.leadId,
-          message_id: messageIdOf(a.msg),
-          event_type: a.envelope.type,
-          score,
-          tier,
-          model: a.model.name,
-          model_version: a.model.version,
-          stream_seq: a.msg.seq,
-        });
+        history.add({ leadId: a.state.leadId, messageId: messageIdOf(a.msg), eventType: a.envelope.type, score, tier, model: a.model, streamSeq: a.msg.seq });
         if (tier === HOT_TIER && previousTier !== HOT_TIER) {
           newAlerts.push({
             dedupKey: `lead:${a.state.leadId}:${a.msg.seq}`,
@@ -164,7 +184,7 @@ export function createLeadHandler(deps: PipelineDeps) {
         }
       }
       await saveStates(trx, [...new Set(applied.map((a) => a.state))]);
-      if (history.length > 0) await trx.raw(INSERT_SCORES_SQL, [JSON.stringify(history)]);
+      if (history.length > 0) await trx.raw(INSERT_SCORES_SQL, history.bindings());
       return { alerts: await insertAlerts(trx, newAlerts), states: states.values() };
     });
     cache.put(states);

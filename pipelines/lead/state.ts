@@ -39,27 +39,38 @@ interface StateRow {
   scored_at: Date | null;
 }
 
-// As in the churn pipeline: a whole batch travels as one array or JSON parameter, so a 1,000-row
-// write is one short statement with nothing per row to build, bind or parse.
-const LOCK_SQL = `SELECT lead_id, last_seq FROM lead_state WHERE lead_id = ANY(?::text[]) ORDER BY lead_id FOR UPDATE`;
+// Each batch travels as one JSON array per column, split by json_array_elements(_text) and zipped
+// by position (ROWS FROM), as in the recommendations pipeline: one short statement whatever the
+// batch size. Not json_to_recordset over one document of rows: on a 1,000-lead batch it spent
+// most of the database's time just unpacking them (README.md, "Throughput"). Not array parameters
+// (text[]): the driver builds each array literal piece by piece.
+const LOCK_SQL = `
+  SELECT lead_id, last_seq FROM lead_state
+   WHERE lead_id IN (SELECT json_array_elements_text(?::json)) ORDER BY lead_id FOR UPDATE`;
 
 // Rows already locked by LOCK_SQL in this transaction.
 const LOAD_SQL = `
   SELECT lead_id, aggregates, profile, counters, last_seq, events_seen, score, tier, model, model_version, scored_at
-    FROM lead_state WHERE lead_id = ANY(?::text[])`;
+    FROM lead_state WHERE lead_id IN (SELECT json_array_elements_text(?::json))`;
 
 // Inserted rows are held by this transaction until it ends, like rows locked FOR UPDATE.
 const CREATE_SQL = `
-  INSERT INTO lead_state (lead_id) SELECT id FROM unnest(?::text[]) AS id ORDER BY id
+  INSERT INTO lead_state (lead_id) SELECT id FROM json_array_elements_text(?::json) AS id ORDER BY id
   ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id`;
 
 const SAVE_SQL = `
   UPDATE lead_state AS s
-     SET aggregates = v.aggregates, profile = v.profile, counters = v.counters, last_seq = v.last_seq, events_seen = v.events_seen,
-         score = v.score, tier = v.tier, model = v.model, model_version = v.model_version, scored_at = v.scored_at, updated_at = now()
-    FROM json_to_recordset(?::json) AS v(lead_id text, aggregates jsonb, profile jsonb, counters jsonb, last_seq bigint, events_seen integer,
-                                           score double precision, tier text, model text, model_version text, scored_at timestamptz)
+     SET aggregates = v.aggregates, profile = v.profile, counters = v.counters, last_seq = v.last_seq::bigint,
+         events_seen = v.events_seen::integer, score = v.score::double precision, tier = v.tier, model = v.model,
+         model_version = v.model_version, scored_at = v.scored_at::timestamptz, updated_at = now()
+    FROM ROWS FROM (json_array_elements_text(?::json), json_array_elements(?::json), json_array_elements(?::json),
+                    json_array_elements(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json))
+         AS v(lead_id, aggregates, profile, counters, last_seq, events_seen, score, tier, model, model_version, scored_at)
    WHERE s.lead_id = v.lead_id`;
+
+const json = JSON.stringify;
 
 /**
  * Locks the states of `ids` for this transaction, creating missing rows first so that two
@@ -72,7 +83,7 @@ export async function lockStates(trx: Knex.Transaction, ids: readonly string[], 
   // Usually one statement: every lead already has a row and its state is cached. A new lead is
   // inserted (which locks it); one another process inserted meanwhile is locked by the next round.
   while (wanted.length > 0) {
-    const locked: Array<{ lead_id: string; last_seq: number }> = (await trx.raw(LOCK_SQL, [wanted])).rows;
+    const locked: Array<{ lead_id: string; last_seq: number }> = (await trx.raw(LOCK_SQL, [json(wanted)])).rows;
     const stale: string[] = [];
     for (const r of locked) {
       const cached = cache.take(r.lead_id, r.last_seq);
@@ -80,12 +91,12 @@ export async function lockStates(trx: Knex.Transaction, ids: readonly string[], 
       else stale.push(r.lead_id);
     }
     if (stale.length > 0) {
-      const rows: StateRow[] = (await trx.raw(LOAD_SQL, [stale])).rows;
+      const rows: StateRow[] = (await trx.raw(LOAD_SQL, [json(stale)])).rows;
       for (const r of rows) states.set(r.lead_id, fromRow(r));
     }
     const missing = wanted.filter((id) => !states.has(id));
     if (missing.length === 0) break;
-    const created: Array<{ lead_id: string }> = (await trx.raw(CREATE_SQL, [missing])).rows;
+    const created: Array<{ lead_id: string }> = (await trx.raw(CREATE_SQL, [json(missing)])).rows;
     for (const r of created) states.set(r.lead_id, emptyState(r.lead_id));
     wanted = missing.filter((id) => !states.has(id));
   }
@@ -95,20 +106,19 @@ export async function lockStates(trx: Knex.Transaction, ids: readonly string[], 
 /** Writes back states taken with `lockStates` (their rows exist and are locked by this transaction). */
 export async function saveStates(trx: Knex.Transaction, states: readonly LeadState[]): Promise<void> {
   if (states.length === 0) return;
-  const rows = states.map((s) => ({
-    lead_id: s.leadId,
-    aggregates: s.aggregates ?? {},
-    profile: s.profile,
-    counters: s.counters,
-    last_seq: s.lastSeq,
-    events_seen: s.eventsSeen,
-    score: s.score,
-    tier: s.tier,
-    model: s.model,
-    model_version: s.modelVersion,
-    scored_at: s.scoredAt,
-  }));
-  const result = await trx.raw(SAVE_SQL, [JSON.stringify(rows)]);
+  const result = await trx.raw(SAVE_SQL, [
+    json(states.map((s) => s.leadId)),
+    json(states.map((s) => s.aggregates ?? {})),
+    json(states.map((s) => s.profile)),
+    json(states.map((s) => s.counters)),
+    json(states.map((s) => s.lastSeq)),
+    json(states.map((s) => s.eventsSeen)),
+    json(states.map((s) => s.score)),
+    json(states.map((s) => s.tier)),
+    json(states.map((s) => s.model)),
+    json(states.map((s) => s.modelVersion)),
+    json(states.map((s) => s.scoredAt)),
+  ]);
   if (result.rowCount !== states.length) {
     throw new Error(`saveStates updated ${result.rowCount} of ${states.length} lead states: were they locked with lockStates?`);
   }
