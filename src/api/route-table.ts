@@ -81,7 +81,7 @@ export function mountRoutes(router: Router, registry: OpenAPIRegistry, routes: r
         throw new UnsupportedMediaTypeError("Content-Type: application/json");
       }
       const reply = await def.handler({
-        body: def.body ? parseInput(def.body, ctx.request.body, "request body") : undefined,
+        body: def.body ? parseInput(def.body, empty ? {} : ctx.request.body, "request body") : undefined,
         query: def.query ? parseInput(def.query, ctx.query, "query parameters") : undefined,
         params: def.params ? parseInput(def.params, ctx.params, "path parameters") : undefined,
         principal,

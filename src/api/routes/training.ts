@@ -65,7 +65,7 @@ export function trainingRoutes(config: Pick<Config, "MODELS_DIR">, jobs: Jobs): 
             .optional()
             .describe("the version to write; by default one patch above the newest on disk"),
         })
-        .describe("send {} to train the next patch version"),
+        .describe("may be left out: trains the next patch version"),
       responses: {
         202: { description: "queued: poll status_url", schema: TrainingJobSchema },
         ...errors,
