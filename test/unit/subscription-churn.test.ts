@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { ModelCardSchema, type ModelCard } from "../../src/models/card.ts";
-import { createEncoder, encodeBatch } from "../../src/models/encode.ts";
+import { ModelCardSchema } from "../../src/models/card.ts";
+import { createEncoder } from "../../src/models/encode.ts";
 import { createExplainer } from "../../src/models/explain.ts";
-import { loadOnnxSession, runBatch } from "../../src/models/onnx-runtime.ts";
 import { MODEL_FILE, readCard, readParity } from "../../src/training/artifacts.ts";
-import { binaryMetrics } from "../../src/training/metrics.ts";
 import {
   EFFECTS,
   generateSubscribers,
@@ -17,17 +15,9 @@ import {
   type Subscriber,
 } from "../../src/training/synthetic/subscription-churn.ts";
 import { churnSubscription, trainChurnSubscription } from "../../src/training/trainers/churn-subscription.ts";
+import { assertOnnxParity, assertRegeneratesCardMetrics } from "../helpers/synthetic-model.ts";
 
 const rate = (labels: Uint8Array) => labels.reduce((s, y) => s + y, 0) / labels.length;
-
-async function onnxParity(card: ModelCard, onnx: string | Uint8Array, rows: { features: Record<string, unknown>; probability: number }[], tolerance: number) {
-  const session = await loadOnnxSession(onnx, card);
-  const batch = encodeBatch(createEncoder(card), rows.map((r) => r.features));
-  assert.equal(batch.n, rows.length, "every parity row encodes");
-  const scores = await runBatch(session, card, batch.flat, batch.n);
-  await session.release();
-  rows.forEach((row, i) => assert.ok(Math.abs(scores[i]! - row.probability) <= tolerance, `row ${i}: ${scores[i]} vs ${row.probability}`));
-}
 
 describe("subscription churn generator", () => {
   const g = generateSubscribers(5000, 11);
@@ -81,7 +71,7 @@ describe("churn_subscription trainer on a small sample", () => {
     assert.ok(encoded.ok, "plan is optional");
     const factors = explain(encoded.vector, 0).map((c) => c.feature);
     assert.deepEqual([...factors].sort(), [...SUBSCRIPTION_FEATURE_NAMES].sort(), "every field explained, the derived column folded into its two");
-    await onnxParity(card, trained.onnx, trained.parity.rows, trained.parity.tolerance);
+    await assertOnnxParity(card, trained.onnx, trained.parity.rows, trained.parity.tolerance);
   });
 });
 
@@ -93,7 +83,7 @@ describe("shipped models/churn_subscription/1.0.0", () => {
     const parity = await readParity(dir);
     assert.equal(parity.model, "churn_subscription");
     assert.ok(parity.tolerance <= 1e-5 && parity.rows.length >= 50);
-    await onnxParity(card, `${dir}/${MODEL_FILE}`, parity.rows, parity.tolerance);
+    await assertOnnxParity(card, `${dir}/${MODEL_FILE}`, parity.rows, parity.tolerance);
   });
 
   it("says it is synthetic, and its validation rows regenerate to the card's metrics", async () => {
@@ -101,14 +91,6 @@ describe("shipped models/churn_subscription/1.0.0", () => {
     assert.equal(card.training.synthetic, true);
     assert.match(card.description, /TRAINED ON SYNTHETIC DATA/);
     assert.match(card.training.notes, /SYNTHETIC DATA/);
-    const set = await churnSubscription.evaluationSet(card, "/nonexistent");
-    assert.ok(set, "generated data is always available");
-    assert.equal(set.labels.length, card.training.split.validation_rows);
-    const session = await loadOnnxSession(`${dir}/${MODEL_FILE}`, card);
-    const batch = encodeBatch(createEncoder(card), set.features);
-    const scores = await runBatch(session, card, batch.flat, batch.n);
-    await session.release();
-    const measured = binaryMetrics(set.labels, scores, card.threshold!);
-    for (const key of ["auc", "accuracy", "f1"] as const) assert.ok(Math.abs(measured[key] - card.metrics.validation[key]!) < 1e-4, key);
+    await assertRegeneratesCardMetrics(churnSubscription, card, dir);
   });
 });

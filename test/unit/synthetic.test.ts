@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { ModelCardSchema, scoreBucket, ScoreBucketsSchema, type ModelCard } from "../../src/models/card.ts";
-import { createEncoder, encodeBatch } from "../../src/models/encode.ts";
+import { ModelCardSchema, scoreBucket, ScoreBucketsSchema } from "../../src/models/card.ts";
+import { createEncoder } from "../../src/models/encode.ts";
 import { loadOnnxSession, runBatch } from "../../src/models/onnx-runtime.ts";
 import { MODEL_FILE, readCard, readParity } from "../../src/training/artifacts.ts";
-import { binaryMetrics } from "../../src/training/metrics.ts";
 import { B2B_FEATURE_NAMES, B2B_INTERCEPT, b2bLogit, EFFECTS, generateB2bLeads, NO_DIRECT_EFFECT } from "../../src/training/synthetic/b2b-leads.ts";
 import { COMPANY_SIZES, generateLeadScoring } from "../../src/training/synthetic/lead-scoring.ts";
 import { createRandom } from "../../src/training/synthetic/random.ts";
 import { b2bLeadScore, quantileBuckets, trainB2bLeadScore } from "../../src/training/trainers/b2b-lead-score.ts";
 import { leadScoring, trainLeadScoring } from "../../src/training/trainers/lead-scoring.ts";
+import { assertOnnxParity, assertRegeneratesCardMetrics } from "../helpers/synthetic-model.ts";
 
 /** Seed 002's example request, verbatim (docs/examples/sample_request_1.json in its API reference). */
 const SEED_002_EXAMPLE = {
@@ -158,15 +158,6 @@ describe("score buckets", () => {
   });
 });
 
-async function onnxParity(card: ModelCard, onnx: string | Uint8Array, rows: { features: Record<string, unknown>; probability: number }[], tolerance: number) {
-  const session = await loadOnnxSession(onnx, card);
-  const batch = encodeBatch(createEncoder(card), rows.map((r) => r.features));
-  assert.equal(batch.n, rows.length, "every parity row encodes");
-  const scores = await runBatch(session, card, batch.flat, batch.n);
-  rows.forEach((row, i) => assert.ok(Math.abs(scores[i]! - row.probability) <= tolerance, `row ${i}: ${scores[i]} vs ${row.probability}`));
-  await session.release();
-}
-
 describe("synthetic trainers on small samples", () => {
   it("lead_scoring: a synthetic card with the generator and onnxruntime parity", async () => {
     const trained = trainLeadScoring(2000, 3, { now: new Date("2020-01-01T00:00:00Z") });
@@ -178,7 +169,7 @@ describe("synthetic trainers on small samples", () => {
     assert.equal(generator.seed, 3);
     assert.ok(generator.effects.length >= 7);
     assert.ok(card.metrics.validation["auc"]! > 0.75);
-    await onnxParity(card, trained.onnx, trained.parity.rows, trained.parity.tolerance);
+    await assertOnnxParity(card, trained.onnx, trained.parity.rows, trained.parity.tolerance);
   });
 
   it("b2b_lead_score: quintile buckets with tiers E..A, rising conversion", async () => {
@@ -190,7 +181,7 @@ describe("synthetic trainers on small samples", () => {
     assert.equal(buckets.cut_points.length, 4);
     assert.deepEqual(buckets.tiers, ["E", "D", "C", "B", "A"]);
     assert.ok(buckets.positive_rate![4]! > buckets.positive_rate![0]!);
-    await onnxParity(card, trained.onnx, trained.parity.rows, trained.parity.tolerance);
+    await assertOnnxParity(card, trained.onnx, trained.parity.rows, trained.parity.tolerance);
   });
 });
 
@@ -203,7 +194,7 @@ for (const name of ["lead_scoring", "b2b_lead_score"]) {
       const parity = await readParity(dir);
       assert.equal(parity.model, name);
       assert.ok(parity.tolerance <= 1e-5 && parity.rows.length >= 50);
-      await onnxParity(card, `${dir}/${MODEL_FILE}`, parity.rows, parity.tolerance);
+      await assertOnnxParity(card, `${dir}/${MODEL_FILE}`, parity.rows, parity.tolerance);
     });
 
     it("says it is synthetic, and its validation rows regenerate to the card's metrics", async () => {
@@ -211,16 +202,7 @@ for (const name of ["lead_scoring", "b2b_lead_score"]) {
       assert.equal(card.training.synthetic, true);
       assert.match(card.description, /SYNTHETIC/);
       assert.match(card.training.notes, /SYNTHETIC DATA/);
-      const trainer = name === "lead_scoring" ? leadScoring : b2bLeadScore;
-      const set = await trainer.evaluationSet(card, "/nonexistent");
-      assert.ok(set, "generated data is always available");
-      assert.equal(set.labels.length, card.training.split.validation_rows);
-      const session = await loadOnnxSession(`${dir}/${MODEL_FILE}`, card);
-      const batch = encodeBatch(createEncoder(card), set.features);
-      const scores = await runBatch(session, card, batch.flat, batch.n);
-      await session.release();
-      const measured = binaryMetrics(set.labels, scores, card.threshold!);
-      for (const key of ["auc", "accuracy", "f1"] as const) assert.ok(Math.abs(measured[key] - card.metrics.validation[key]!) < 1e-4, key);
+      await assertRegeneratesCardMetrics(name === "lead_scoring" ? leadScoring : b2bLeadScore, card, dir);
     });
   });
 }
