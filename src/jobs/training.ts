@@ -6,7 +6,7 @@ import type { Config } from "../config.ts";
 import { ConflictError, ModelNotFoundError, ServiceUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { compareVersions } from "../models/index.ts";
-import { findTrainer, modelDir } from "../training/index.ts";
+import { modelDir } from "../training/artifacts.ts";
 import { QUEUES, type Queues, type TrainingJobData } from "./queues.ts";
 import { runTraining, type TrainingEvent, type TrainingResult } from "./training-runner.ts";
 import type { JobDefinition } from "./workers.ts";
@@ -97,6 +97,9 @@ async function nextVersion(modelsDir: string, model: string, recipe: string): Pr
  * a trainer; 409 when that version exists, or when a job for the model is waiting or running.
  */
 export async function enqueueTraining(queues: Queues, modelsDir: string, ref: string, version: string | undefined): Promise<Job<TrainingJobData>> {
+  // loaded on the first request, not at start: the trainers take most of a second to import, and
+  // every process (pipelines too) imports this module, while only the training child trains
+  const { findTrainer } = await import("../training/registry.ts");
   const trainer = findTrainer(ref);
   if (!trainer) throw new ModelNotFoundError(ref);
   const target = version ?? (await nextVersion(modelsDir, trainer.name, trainer.version));
