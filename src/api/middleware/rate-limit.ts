@@ -1,11 +1,11 @@
 import type { Context, Next } from "koa";
 import type { Redis } from "ioredis";
-import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Principal } from "../../auth/index.ts";
 import { RateLimitError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
+import { LeasedRateLimiter, type LimitDecision } from "./leased-limiter.ts";
 
-const HOUR_S = 3600;
+const HOUR_MS = 3_600_000;
 
 export interface RateLimits {
   apiKeyPerHour: number;
@@ -26,15 +26,14 @@ export interface RateLimitState {
  * outage of the limiter must not become an outage of the API.
  */
 export function rateLimit(redis: Redis, limits: RateLimits, log: Logger, keyPrefix: string) {
-  const make = (name: string, points: number) =>
-    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}rl:${name}`, points, duration: HOUR_S });
+  const make = (name: string, points: number) => new LeasedRateLimiter(redis, `${keyPrefix}rl:${name}:`, points, HOUR_MS);
   const byKey = make("key", limits.apiKeyPerHour);
   const byUser = make("user", limits.tokenPerHour);
   const byIp = make("ip", limits.ipPerHour);
 
   return async (ctx: Context, next: Next) => {
     const principal = ctx.state.principal as Principal | null;
-    let limiter: RateLimiterRedis | undefined;
+    let limiter: LeasedRateLimiter | undefined;
     let key = "";
     if (principal) {
       limiter = principal.via === "api_key" ? byKey : byUser;
@@ -44,25 +43,26 @@ export function rateLimit(redis: Redis, limits: RateLimits, log: Logger, keyPref
       key = ctx.ip;
     }
     if (!limiter) return next();
-    let res: RateLimiterRes;
+    let decision: LimitDecision;
     try {
-      res = await limiter.consume(key, 1);
+      decision = await limiter.consume(key);
     } catch (err) {
-      if (err instanceof RateLimiterRes) {
-        setHeaders(ctx, limiter.points, err);
-        ctx.set("Retry-After", String(Math.ceil(err.msBeforeNext / 1000)));
-        throw new RateLimitError(Math.ceil(err.msBeforeNext / 1000));
-      }
       log.warn({ err }, "rate limiter unavailable; request allowed");
       return next();
     }
-    ctx.state.rateLimit = setHeaders(ctx, limiter.points, res);
+    const state = setHeaders(ctx, decision);
+    if (!decision.allowed) {
+      const retryAfter = Math.max(1, state.reset - Math.floor(Date.now() / 1000));
+      ctx.set("Retry-After", String(retryAfter));
+      throw new RateLimitError(retryAfter);
+    }
+    ctx.state.rateLimit = state;
     return next();
   };
 }
 
-function setHeaders(ctx: Context, limit: number, res: RateLimiterRes): RateLimitState {
-  const state = { limit, remaining: res.remainingPoints, reset: Math.ceil((Date.now() + res.msBeforeNext) / 1000) };
+function setHeaders(ctx: Context, decision: LimitDecision): RateLimitState {
+  const state = { limit: decision.limit, remaining: decision.remaining, reset: Math.ceil(decision.resetAt / 1000) };
   ctx.set("X-RateLimit-Limit", String(state.limit));
   ctx.set("X-RateLimit-Remaining", String(state.remaining));
   ctx.set("X-RateLimit-Reset", String(state.reset));
