@@ -24,5 +24,10 @@ export interface PipelineDefinition {
   maxInFlightBatches: number;
   /** per-key state: a failing batch is retried in place so later events never overtake it */
   ordered: boolean;
+  /**
+   * ordered pipelines whose keys share no state (no row, cache entry or statistic is written for
+   * two keys): batches of different keys run side by side in this many lanes (ConsumerRunner)
+   */
+  lanes?: number;
   createHandler(deps: PipelineDeps): BatchHandler;
 }

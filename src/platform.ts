@@ -140,7 +140,7 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
     cleanup.push(["console snapshots", async () => snapshots.stop()]);
     const pipelineDeps = { db, bus, registry, metrics, log, config };
 
-    const startRunner = async (name: string, stream: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches" | "ordered">) => {
+    const startRunner = async (name: string, stream: string, handler: BatchHandler, def: Pick<PipelineDefinition, "batchSize" | "maxInFlightBatches" | "ordered" | "lanes">) => {
       const runner = new ConsumerRunner(
         {
           pipeline: name,
@@ -150,12 +150,13 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
             filterSubject: "",
             maxDeliver: config.MAX_DELIVER,
             ackWaitMs: config.ACK_WAIT_MS,
-            // per consumer across all processes; each process holds at most batchSize × (in flight + 1)
-            maxAckPending: def.batchSize * (def.maxInFlightBatches + 1) * 16,
+            // per consumer across all processes; each process holds at most batchSize × (in flight × lanes + 1)
+            maxAckPending: def.batchSize * (def.maxInFlightBatches * (def.lanes ?? 1) + 1) * 16,
           },
           handler,
           batchSize: def.batchSize,
           maxInFlightBatches: def.maxInFlightBatches,
+          lanes: def.lanes,
           ordered: def.ordered,
         },
         {

@@ -3,12 +3,13 @@ import { createAnomalyHandler } from "./handler.ts";
 
 export { ANOMALY_ALERT_TYPE } from "./handler.ts";
 
-/** Per-series detector state needs stream order: one batch at a time per process. */
+/** Per-series state needs stream order per series: one batch at a time in each of two lanes of seriess. */
 export const anomalyPipeline: PipelineDefinition = {
   name: "anomaly",
   stream: (names) => names.events("metric"),
   batchSize: 1000,
   maxInFlightBatches: 1,
   ordered: true,
+  lanes: 2,
   createHandler: createAnomalyHandler,
 };

@@ -3,12 +3,13 @@ import { createChurnHandler } from "./handler.ts";
 
 export { CHURN_MODELS } from "./models.ts";
 
-/** Per-customer state needs stream order: one batch at a time per process. */
+/** Per-customer state needs stream order per customer: one batch at a time in each of two lanes of customers. */
 export const churnPipeline: PipelineDefinition = {
   name: "churn",
   stream: (names) => names.events("customer"),
   batchSize: 1000,
   maxInFlightBatches: 1,
   ordered: true,
+  lanes: 2,
   createHandler: createChurnHandler,
 };

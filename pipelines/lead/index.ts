@@ -4,12 +4,13 @@ import { createLeadHandler } from "./handler.ts";
 export { HOT_ALERT, HOT_TIER } from "./handler.ts";
 export { B2B_MODEL, FALLBACK_MODEL } from "./features.ts";
 
-/** Per-lead state needs stream order: one batch at a time per process. */
+/** Per-lead state needs stream order per lead: one batch at a time in each of two lanes of leads. */
 export const leadPipeline: PipelineDefinition = {
   name: "lead",
   stream: (names) => names.events("lead"),
   batchSize: 1000,
   maxInFlightBatches: 1,
   ordered: true,
+  lanes: 2,
   createHandler: createLeadHandler,
 };
