@@ -40,7 +40,7 @@ import { connectConsoleClients, consoleToken, type ConsoleClients } from "./lib/
 import { DRAIN_CASES, type DrainCase } from "./lib/drain-cases.ts";
 import { publishAll, toBenchEvents, type BenchEvent } from "./lib/events.ts";
 import { runLoad, runPaced, type LoadResult } from "./lib/load.ts";
-import { background, processCpuSeconds, snapshot, type Background } from "./lib/machine.ts";
+import { background, cpuOf, processCpuSeconds, snapshot, type Background } from "./lib/machine.ts";
 import { breakdown, scrape, type ServerBreakdown } from "./lib/prom.ts";
 
 // ---------------------------------------------------------------- options
@@ -208,15 +208,50 @@ interface SyncResult {
   paced: LoadResult;
   /** the platform's own metrics over each run */
   server: { max: ServerBreakdown; fixed: ServerBreakdown; paced: ServerBreakdown };
+  /**
+   * CPU-milliseconds per 2xx response in the max and paced runs: the platform's processes, the
+   * services (NATS, Postgres, Redis) and the load generator (this process). Unlike throughput on
+   * a shared two-core machine, these hardly move between runs, so they are what compares builds.
+   */
+  cpuPerRequestMs: { max: CpuPerRequest; paced: CpuPerRequest };
   startupMs: number;
   sample: unknown;
+}
+
+interface CpuPerRequest {
+  platform: number;
+  services: number;
+  /** the services' share by process name */
+  byService: Record<string, number>;
+  loadGenerator: number;
+}
+
+/** Runs a load and measures, beside it, the CPU each side spent per 2xx response. */
+async function withCpu(pids: readonly number[], run: () => Promise<LoadResult>): Promise<[LoadResult, CpuPerRequest]> {
+  const before = snapshot();
+  const ownBefore = process.cpuUsage();
+  const result = await run();
+  const own = process.cpuUsage(ownBefore);
+  const { processesS, servicesS, byService } = cpuOf(before, snapshot(), pids);
+  const per = (s: number) => (result.ok2xx > 0 ? (s * 1000) / result.ok2xx : NaN);
+  return [
+    result,
+    {
+      platform: per(processesS),
+      services: per(servicesS),
+      byService: Object.fromEntries(Object.entries(byService).map(([name, s]) => [name, per(s)])),
+      loadGenerator: per((own.user + own.system) / 1e6),
+    },
+  ];
 }
 
 async function benchSync(): Promise<SyncResult> {
   const cfg = newConfig();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = startChild(`platform ROLE=${OPTS.syncRole}`, "src/main.ts", platformEnv(cfg, { ROLE: OPTS.syncRole, PORT: String(port) }));
+  const [apiRole, ...otherRoles] = OPTS.syncRole.split("+");
+  const child = startChild(`platform ROLE=${apiRole}`, "src/main.ts", platformEnv(cfg, { ROLE: apiRole!, PORT: String(port) }));
+  const others = otherRoles.map((role) => startChild(`platform ROLE=${role}`, "src/main.ts", platformEnv(cfg, { ROLE: role, PORT: "0" })));
   try {
     await waitForHttp(`${url}/health/ready`, child, 40_000);
     const startupMs = performance.now() - child.spawnedAt;
@@ -244,7 +279,8 @@ async function benchSync(): Promise<SyncResult> {
     const ROUTE = "/api/predict/churn";
     log(`max throughput: ${OPTS.connections} connections, ${OPTS.durationS} s`);
     let before = await scrape(url);
-    const max = await runLoad({ ...load, durationS: OPTS.durationS });
+    const platformPids = [child, ...others].map((c) => c.proc.pid!);
+    const [max, cpuMax] = await withCpu(platformPids, () => runLoad({ ...load, durationS: OPTS.durationS }));
     const serverMax = breakdown(before, (before = await scrape(url)), ROUTE);
     if (!child.alive) throw new Error("the platform exited during the max-throughput run");
     log(`  ${Math.round(max.okPerSec)} 2xx/s, p50 ${max.latencyMs.p50} ms, p99 ${max.latencyMs.p99} ms, non-2xx ${max.non2xx}, errors ${max.errors}`);
@@ -258,13 +294,14 @@ async function benchSync(): Promise<SyncResult> {
     await sleep(1_000);
     log(`paced open-loop: ${OPTS.rate} req/s evenly spaced, ${OPTS.durationS} s`);
     before = await scrape(url);
-    const paced = await runPaced({ ...load, durationS: OPTS.durationS, overallRate: OPTS.rate });
+    const [paced, cpuPaced] = await withCpu(platformPids, () => runPaced({ ...load, durationS: OPTS.durationS, overallRate: OPTS.rate }));
     const serverPaced = breakdown(before, await scrape(url), ROUTE);
     if (!child.alive) throw new Error("the platform exited during the paced run");
     log(`  ${Math.round(paced.okPerSec)} 2xx/s, p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms (from schedule ${paced.scheduledLatencyMs?.p99} ms), non-2xx ${paced.non2xx}, errors ${paced.errors}`);
-    return { max, fixed, paced, server: { max: serverMax, fixed: serverFixed, paced: serverPaced }, startupMs, sample };
+    return { max, fixed, paced, server: { max: serverMax, fixed: serverFixed, paced: serverPaced }, cpuPerRequestMs: { max: cpuMax, paced: cpuPaced }, startupMs, sample };
   } finally {
     await stopChild(child);
+    for (const other of others) await stopChild(other);
     await dropConfig(cfg);
   }
 }
@@ -658,6 +695,12 @@ async function benchConsole(): Promise<ConsoleResult> {
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a");
 const ms = (n: number) => `${fmt(n, 2)} ms`;
+const cpuCell = (c: CpuPerRequest) => `${fmt(c.platform, 3)} / ${fmt(c.services, 3)} / ${fmt(c.loadGenerator, 3)} ms`;
+const serviceCell = (c: CpuPerRequest) =>
+  Object.entries(c.byService)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, v]) => `${name.replace(/-server$/, "")} ${fmt(v, 3)}`)
+    .join(", ");
 const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
 const signed = (n: number) => `${n > 0 ? "+" : ""}${fmt(n, 1)}`;
 
@@ -683,6 +726,8 @@ function table(report: Report): string {
     rows.push(["  non-2xx / socket errors", `${fmt(max.non2xx)} / ${fmt(max.errors)}`, "0", verdict(max.non2xx === 0 && max.errors === 0)]);
     rows.push(["  server: publish / scorer txn (mean)", `${ms(sync.server.max.publishMeanMs)} / ${ms(sync.server.max.scorerTxnMeanMs)}`, "", ""]);
     rows.push(["  server: scorer batches × mean size", `${fmt(sync.server.max.scorerBatches)} × ${fmt(sync.server.max.scorerMeanBatchSize, 1)}`, "", ""]);
+    rows.push(["  CPU per request: platform / services / load", cpuCell(sync.cpuPerRequestMs.max), "", ""]);
+    rows.push(["    services' share (ms)", serviceCell(sync.cpuPerRequestMs.max), "", ""]);
     rows.push([`Sync predict @ ${fmt(fixed.overallRate ?? 0)} req/s, autocannon overallRate`, `${fmt(fixed.okPerSec)} req/s done`, `${fmt(fixed.overallRate ?? 0)} req/s`, ""]);
     rows.push(["  latency p50 / p99", `${ms(fixed.latencyMs.p50)} / ${ms(fixed.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(fixed.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
     rows.push(["  non-2xx / socket errors", `${fmt(fixed.non2xx)} / ${fmt(fixed.errors)}`, "0", verdict(fixed.non2xx === 0 && fixed.errors === 0)]);
@@ -690,6 +735,7 @@ function table(report: Report): string {
     rows.push(["  latency p50 / p99", `${ms(paced.latencyMs.p50)} / ${ms(paced.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(paced.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
     rows.push(["  p99 from scheduled send time", ms(paced.scheduledLatencyMs?.p99 ?? NaN), "", ""]);
     rows.push(["  server: scorer txn (mean) / batch size", `${ms(sync.server.paced.scorerTxnMeanMs)} / ${fmt(sync.server.paced.scorerMeanBatchSize, 1)}`, "", ""]);
+    rows.push(["  CPU per request: platform / services / load", cpuCell(sync.cpuPerRequestMs.paced), "", ""]);
     rows.push(["  non-2xx / socket errors", `${fmt(paced.non2xx)} / ${fmt(paced.errors)}`, "0", verdict(paced.non2xx === 0 && paced.errors === 0)]);
   }
   if (koa) {

@@ -148,3 +148,30 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
     top: top.sort((a, b) => b.cpuS - a.cpuS).slice(0, 5),
   };
 }
+
+/** CPU-seconds between two snapshots used by the given processes (and their descendants), and by the services. */
+export function cpuOf(before: Snapshot, after: Snapshot, pids: readonly number[]): { processesS: number; servicesS: number; byService: Record<string, number> } {
+  const own = new Set(pids);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of after.procs.values()) {
+      if (!own.has(p.pid) && own.has(p.ppid)) {
+        own.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  let processes = 0;
+  let services = 0;
+  const byService: Record<string, number> = {};
+  for (const p of after.procs.values()) {
+    const delta = (p.ticks - (before.procs.get(p.pid)?.ticks ?? 0)) / TICKS_PER_S;
+    if (own.has(p.pid)) processes += delta;
+    else if (SERVICES.has(p.comm)) {
+      services += delta;
+      byService[p.comm] = (byService[p.comm] ?? 0) + delta;
+    }
+  }
+  return { processesS: processes, servicesS: services, byService };
+}
