@@ -3,19 +3,53 @@ import { insertAlerts, publishAlerts, type NewAlert } from "../../src/alerts/ind
 import { churnRiskLevel } from "../../src/models/index.ts";
 import { decodeJson, EventEnvelopeSchema, type EventEnvelope, type Outcome } from "../../src/streams/index.ts";
 import { countEventType, messageIdOf } from "../messages.ts";
+import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
 import { ChurnScorers, type ModelRows } from "./models.ts";
 import { lockStates, saveStates, type CustomerState } from "./state.ts";
 
 const KEY_FACTORS = 3;
 
-// The batch's history as one JSON parameter; a message id already stored (a redelivery) is skipped.
+/** Customer states kept in memory between batches (about a kilobyte each); others are read from Postgres. */
+const CACHED_CUSTOMERS = 50_000;
+
+// The batch's history as one JSON array per column, zipped by position (as in state.ts); a message
+// id already stored (a redelivery) is skipped.
 const INSERT_HISTORY_SQL = `
   INSERT INTO churn_history (customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq)
-  SELECT customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq
-    FROM jsonb_to_recordset(?::jsonb) AS h(customer_id text, message_id text, event_type text, churn_probability double precision,
-                                           risk_level text, model text, model_version text, key_factors jsonb, stream_seq bigint)
+  SELECT customer_id, message_id, event_type, churn_probability::double precision, risk_level, model, model_version, key_factors::jsonb,
+         stream_seq::bigint
+    FROM ROWS FROM (json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements(?::json), json_array_elements_text(?::json))
+         AS h(customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq)
   ON CONFLICT (message_id) DO NOTHING`;
+
+/** The batch's history, one array per churn_history column in INSERT_HISTORY_SQL's order. */
+class History {
+  private readonly columns: [string[], string[], string[], number[], string[], string[], string[], string[][], number[]] = [[], [], [], [], [], [], [], [], []];
+
+  get length(): number {
+    return this.columns[0].length;
+  }
+
+  add(row: { customerId: string; messageId: string; eventType: string; probability: number; risk: string; model: string; modelVersion: string; factors: string[]; seq: number }): void {
+    const c = this.columns;
+    c[0].push(row.customerId);
+    c[1].push(row.messageId);
+    c[2].push(row.eventType);
+    c[3].push(row.probability);
+    c[4].push(row.risk);
+    c[5].push(row.model);
+    c[6].push(row.modelVersion);
+    c[7].push(row.factors);
+    c[8].push(row.seq);
+  }
+
+  bindings(): string[] {
+    return this.columns.map((column) => JSON.stringify(column));
+  }
+}
 
 interface Applied {
   msg: JsMsg;
@@ -37,6 +71,7 @@ interface Applied {
  */
 export function createChurnHandler(deps: PipelineDeps) {
   const { db, bus, registry, metrics } = deps;
+  const cache = new StateCache<CustomerState>(CACHED_CUSTOMERS, (s) => s.customerId);
 
   return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));
@@ -54,8 +89,8 @@ export function createChurnHandler(deps: PipelineDeps) {
     const scorers = new ChurnScorers(registry, events.length);
 
     const started = performance.now();
-    const alerts = await db.transaction(async (trx) => {
-      const states = await lockStates(trx, [...new Set(events.map((e) => e.event.key))]);
+    const { alerts, states } = await db.transaction(async (trx) => {
+      const states = await lockStates(trx, [...new Set(events.map((e) => e.event.key))], cache);
       const applied: Applied[] = [];
       for (const { index, msg, event } of events.sort((a, b) => a.msg.seq - b.msg.seq)) {
         const state = states.get(event.key)!;
@@ -78,7 +113,7 @@ export function createChurnHandler(deps: PipelineDeps) {
       }
 
       const scores = await Promise.all(scorers.scorers.map((s) => scoreRows(s, metrics)));
-      const history: Array<Record<string, unknown>> = [];
+      const history = new History();
       const newAlerts: NewAlert[] = [];
       // in stream order, so each event's "previous risk" is the one its predecessor left
       for (const a of applied) {
@@ -89,16 +124,16 @@ export function createChurnHandler(deps: PipelineDeps) {
         const risk = churnRiskLevel(probability);
         const factors = model.explain?.(flat, a.row * model.encoder.width).slice(0, KEY_FACTORS).map((c) => c.feature) ?? [];
         Object.assign(a.state, { churnProbability: probability, riskLevel: risk, model: model.name, modelVersion: model.version, keyFactors: factors, scoredAt: new Date() });
-        history.push({
-          customer_id: a.state.customerId,
-          message_id: messageIdOf(a.msg),
-          event_type: a.event.type,
-          churn_probability: probability,
-          risk_level: risk,
+        history.add({
+          customerId: a.state.customerId,
+          messageId: messageIdOf(a.msg),
+          eventType: a.event.type,
+          probability,
+          risk,
           model: model.name,
-          model_version: model.version,
-          key_factors: factors,
-          stream_seq: a.msg.seq,
+          modelVersion: model.version,
+          factors,
+          seq: a.msg.seq,
         });
         if (risk === "High" && previousRisk !== "High") {
           newAlerts.push({
@@ -114,9 +149,11 @@ export function createChurnHandler(deps: PipelineDeps) {
         }
       }
       await saveStates(trx, [...new Set(applied.map((a) => a.state))]);
-      if (history.length > 0) await trx.raw(INSERT_HISTORY_SQL, [JSON.stringify(history)]);
-      return insertAlerts(trx, newAlerts);
+      if (history.length > 0) await trx.raw(INSERT_HISTORY_SQL, history.bindings());
+      return { alerts: await insertAlerts(trx, newAlerts), states: states.values() };
     });
+    // committed: these states are now what the rows hold
+    cache.put(states);
     metrics.dbWriteDuration.observe({ pipeline: "churn" }, (performance.now() - started) / 1000);
     await publishAlerts(db, bus, metrics, alerts);
     return outcomes;

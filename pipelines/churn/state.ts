@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { StateCache } from "../state-cache.ts";
 
 /** What the churn pipeline remembers about one customer between events. */
 export interface CustomerState {
@@ -56,44 +57,66 @@ interface StateRow {
   scored_at: Date | null;
 }
 
-// A whole batch travels as one array or JSON parameter and is unpacked by Postgres, so a 1,000-row
-// write is one short statement: no per-row placeholders to build, bind and parse.
+// Each batch travels as one JSON array per column, split by json_array_elements(_text) and zipped
+// by position (ROWS FROM), as in the lead and recommendations pipelines: one short statement
+// whatever the batch size, and no document of rows for Postgres to unpack field by field.
 const LOCK_SQL = `
+  SELECT customer_id, last_seq FROM customer_state
+   WHERE customer_id IN (SELECT json_array_elements_text(?::json)) ORDER BY customer_id FOR UPDATE`;
+
+// Rows already locked by LOCK_SQL in this transaction whose cached state is missing or stale.
+const LOAD_SQL = `
   SELECT customer_id, profile, counters, last_seq, events_seen, churn_probability, risk_level, model, model_version, scored_at
-    FROM customer_state WHERE customer_id = ANY(?::text[]) ORDER BY customer_id FOR UPDATE`;
+    FROM customer_state WHERE customer_id IN (SELECT json_array_elements_text(?::json))`;
 
 // Inserted rows are held by this transaction until it ends, like rows locked FOR UPDATE.
 const CREATE_SQL = `
-  INSERT INTO customer_state (customer_id) SELECT id FROM unnest(?::text[]) AS id ORDER BY id
+  INSERT INTO customer_state (customer_id) SELECT id FROM json_array_elements_text(?::json) AS id ORDER BY id
   ON CONFLICT (customer_id) DO NOTHING RETURNING customer_id`;
 
 const SAVE_SQL = `
   UPDATE customer_state AS s
-     SET profile = v.profile, counters = v.counters, last_seq = v.last_seq, events_seen = v.events_seen,
-         churn_probability = v.churn_probability, risk_level = v.risk_level, model = v.model, model_version = v.model_version,
-         key_factors = coalesce(v.key_factors, s.key_factors), scored_at = v.scored_at,
-         last_event_at = greatest(s.last_event_at, to_timestamp(v.last_event_ms / 1000)), updated_at = now()
-    FROM jsonb_to_recordset(?::jsonb) AS v(customer_id text, profile jsonb, counters jsonb, last_seq bigint, events_seen integer,
-                                           churn_probability double precision, risk_level text, model text, model_version text,
-                                           key_factors jsonb, scored_at timestamptz, last_event_ms double precision)
+     SET profile = v.profile, counters = v.counters, last_seq = v.last_seq::bigint, events_seen = v.events_seen::integer,
+         churn_probability = v.churn_probability::double precision, risk_level = v.risk_level, model = v.model,
+         model_version = v.model_version, key_factors = coalesce(v.key_factors::jsonb, s.key_factors),
+         scored_at = v.scored_at::timestamptz,
+         last_event_at = greatest(s.last_event_at, to_timestamp(v.last_event_ms::double precision / 1000)), updated_at = now()
+    FROM ROWS FROM (json_array_elements_text(?::json), json_array_elements(?::json), json_array_elements(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
+                    json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json))
+         AS v(customer_id, profile, counters, last_seq, events_seen, churn_probability, risk_level, model, model_version,
+              key_factors, scored_at, last_event_ms)
    WHERE s.customer_id = v.customer_id`;
+
+const json = JSON.stringify;
 
 /**
  * Locks the states of `ids` for this transaction, creating missing rows first so that two
  * processes handling a new customer at once serialise on its row instead of both starting empty.
- * Rows are locked in key order, so two batches never wait on each other in a cycle.
+ * Rows are locked in key order, so two batches never wait on each other in a cycle. A state the
+ * cache holds at the row's own last_seq is used as is; the others are read.
  */
-export async function lockStates(trx: Knex.Transaction, ids: readonly string[]): Promise<Map<string, CustomerState>> {
+export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<CustomerState>): Promise<Map<string, CustomerState>> {
   const states = new Map<string, CustomerState>();
   let wanted = [...ids].sort();
-  // Usually one statement: every customer already has a row. A new one is inserted (which locks
-  // it); one another process inserted meanwhile is locked by the next round's SELECT.
+  // Usually one statement: every customer already has a row and its state is cached. A new one is
+  // inserted (which locks it); one another process inserted meanwhile is locked by the next round.
   while (wanted.length > 0) {
-    const rows: StateRow[] = (await trx.raw(LOCK_SQL, [wanted])).rows;
-    for (const r of rows) states.set(r.customer_id, fromRow(r));
+    const locked: Array<{ customer_id: string; last_seq: number }> = (await trx.raw(LOCK_SQL, [json(wanted)])).rows;
+    const stale: string[] = [];
+    for (const r of locked) {
+      const cached = cache.take(r.customer_id, r.last_seq);
+      if (cached) states.set(r.customer_id, cached);
+      else stale.push(r.customer_id);
+    }
+    if (stale.length > 0) {
+      const rows: StateRow[] = (await trx.raw(LOAD_SQL, [json(stale)])).rows;
+      for (const r of rows) states.set(r.customer_id, fromRow(r));
+    }
     const missing = wanted.filter((id) => !states.has(id));
     if (missing.length === 0) break;
-    const created: Array<{ customer_id: string }> = (await trx.raw(CREATE_SQL, [missing])).rows;
+    const created: Array<{ customer_id: string }> = (await trx.raw(CREATE_SQL, [json(missing)])).rows;
     for (const r of created) states.set(r.customer_id, emptyState(r.customer_id));
     wanted = missing.filter((id) => !states.has(id));
   }
@@ -103,21 +126,21 @@ export async function lockStates(trx: Knex.Transaction, ids: readonly string[]):
 /** Writes back states taken with `lockStates` (their rows exist and are locked by this transaction). */
 export async function saveStates(trx: Knex.Transaction, states: readonly CustomerState[]): Promise<void> {
   if (states.length === 0) return;
-  const rows = states.map((s) => ({
-    customer_id: s.customerId,
-    profile: s.profile,
-    counters: s.counters,
-    last_seq: s.lastSeq,
-    events_seen: s.eventsSeen,
-    churn_probability: s.churnProbability,
-    risk_level: s.riskLevel,
-    model: s.model,
-    model_version: s.modelVersion,
-    key_factors: s.keyFactors,
-    scored_at: s.scoredAt,
-    last_event_ms: s.lastEventMs,
-  }));
-  const result = await trx.raw(SAVE_SQL, [JSON.stringify(rows)]);
+  const result = await trx.raw(SAVE_SQL, [
+    json(states.map((s) => s.customerId)),
+    json(states.map((s) => s.profile)),
+    json(states.map((s) => s.counters)),
+    json(states.map((s) => s.lastSeq)),
+    json(states.map((s) => s.eventsSeen)),
+    json(states.map((s) => s.churnProbability)),
+    json(states.map((s) => s.riskLevel)),
+    json(states.map((s) => s.model)),
+    json(states.map((s) => s.modelVersion)),
+    // each element the text of a JSON array, or null to keep the stored factors
+    json(states.map((s) => (s.keyFactors === null ? null : json(s.keyFactors)))),
+    json(states.map((s) => s.scoredAt)),
+    json(states.map((s) => s.lastEventMs)),
+  ]);
   if (result.rowCount !== states.length) {
     throw new Error(`saveStates updated ${result.rowCount} of ${states.length} customer states: were they locked with lockStates?`);
   }
