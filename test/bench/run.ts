@@ -345,6 +345,11 @@ interface DrainResult {
   dlqMessages: number;
   /** alerts the drain raised (each one is stored and published too) */
   alertsRaised: number;
+  /**
+   * CPU-milliseconds per 1,000 events from the first delivery to the last row: the pipeline's
+   * process and each service. Steadier than the rate on a shared machine, so what compares builds.
+   */
+  cpuPerKiloEventMs: { pipeline: number; services: number; byService: Record<string, number> };
   timeline: Array<[ms: number, rows: number]>;
 }
 
@@ -432,6 +437,7 @@ async function benchDrain(c: DrainCase, events: readonly BenchEvent[]): Promise<
       else await sleep(20);
     }
     const t0 = firstDelivery;
+    const cpuAtStart = snapshot();
     log(`${c.pipeline} consumer started consuming ${Math.round(t0 - spawned)} ms after spawn; draining (timeout ${Math.round(timeoutMs / 1000)} s)`);
 
     const table = `"${cfg.DATABASE_SCHEMA}".${c.table}`;
@@ -445,6 +451,8 @@ async function benchDrain(c: DrainCase, events: readonly BenchEvent[]): Promise<
     };
     const { timeline, firstRow, rows, done } = await followApplied({ child, label: c.pipeline, count, target: events.length, t0, deadline, pollMs: 100 });
     const end = done ?? performance.now();
+    const cpu = cpuOf(cpuAtStart, snapshot(), [child.proc.pid!]);
+    const perKilo = (seconds: number) => (rows > 0 ? (seconds * 1e6) / rows : NaN);
     const ci = await bus.jsm.consumers.info(stream, c.pipeline).catch(() => null);
     const dlq = await bus.jsm.streams.info(bus.names.dlq).catch(() => null);
     const alerts = tableExists ? (await db.query(`SELECT count(*)::int AS n FROM "${cfg.DATABASE_SCHEMA}".alerts`)).rows[0].n : 0;
@@ -469,11 +477,16 @@ async function benchDrain(c: DrainCase, events: readonly BenchEvent[]): Promise<
       consumer: ci ? { numPending: ci.num_pending, numAckPending: ci.num_ack_pending, numRedelivered: ci.num_redelivered } : null,
       dlqMessages: dlq?.state.messages ?? 0,
       alertsRaised: alerts,
+      cpuPerKiloEventMs: {
+        pipeline: perKilo(cpu.processesS),
+        services: perKilo(cpu.servicesS),
+        byService: Object.fromEntries(Object.entries(cpu.byService).map(([name, seconds]) => [name, perKilo(seconds)])),
+      },
       timeline,
     };
     log(
       done !== undefined
-        ? `  drained ${rows} rows in ${(drainMs / 1000).toFixed(2)} s → ${Math.round(result.perSec)} events/s (first row after ${Math.round(result.firstRowMs)} ms)`
+        ? `  drained ${rows} rows in ${(drainMs / 1000).toFixed(2)} s → ${Math.round(result.perSec)} events/s (first row after ${Math.round(result.firstRowMs)} ms); CPU-ms per 1,000 events: pipeline ${Math.round(result.cpuPerKiloEventMs.pipeline)}, services ${Math.round(result.cpuPerKiloEventMs.services)}`
         : `  TIMED OUT: ${rows}/${events.length} rows after ${(drainMs / 1000).toFixed(1)} s`,
     );
     return result;
@@ -696,10 +709,10 @@ async function benchConsole(): Promise<ConsoleResult> {
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a");
 const ms = (n: number) => `${fmt(n, 2)} ms`;
 const cpuCell = (c: CpuPerRequest) => `${fmt(c.platform, 3)} / ${fmt(c.services, 3)} / ${fmt(c.loadGenerator, 3)} ms`;
-const serviceCell = (c: CpuPerRequest) =>
+const serviceCell = (c: Pick<CpuPerRequest, "byService">, digits = 3) =>
   Object.entries(c.byService)
     .sort((a, b) => b[1] - a[1])
-    .map(([name, v]) => `${name.replace(/-server$/, "")} ${fmt(v, 3)}`)
+    .map(([name, v]) => `${name.replace(/-server$/, "")} ${fmt(v, digits)}`)
     .join(", ");
 const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
 const signed = (n: number) => `${n > 0 ? "+" : ""}${fmt(n, 1)}`;
@@ -754,6 +767,7 @@ function table(report: Report): string {
       rows.push(["  steady rate (10 %→90 % of rows)", drain.steadyPerSec === null ? "n/a" : `${fmt(drain.steadyPerSec)} events/s`, "", ""]);
       rows.push(["  drain time / time to first row", `${fmt(drain.drainMs / 1000, 2)} s / ${ms(drain.firstRowMs)}`, "", ""]);
       rows.push(["  process start → first delivery", ms(drain.startupMs), "", ""]);
+      rows.push(["  CPU-ms per 1,000 events: pipeline / services", `${fmt(drain.cpuPerKiloEventMs.pipeline)} / ${fmt(drain.cpuPerKiloEventMs.services)} (${serviceCell({ byService: drain.cpuPerKiloEventMs.byService }, 0)})`, "", ""]);
       rows.push(["  redelivered / dead-lettered", `${fmt(drain.consumer?.numRedelivered ?? NaN)} / ${fmt(drain.dlqMessages)}`, "0 / 0", verdict((drain.consumer?.numRedelivered ?? 1) === 0 && drain.dlqMessages === 0)]);
       rows.push(["  pre-fill publish rate", `${fmt(drain.publish.perSec)} msg/s`, "", ""]);
     }
