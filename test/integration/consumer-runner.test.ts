@@ -161,6 +161,34 @@ describe("ConsumerRunner against real JetStream", () => {
     assert.equal(overlapping, 0, "batches running together never share a key");
   });
 
+  it("with lanes, retries a failing batch in place while the other lane goes on", async () => {
+    const poisoned = new Set<string>();
+    let failures = 3;
+    let handledMeanwhile = 0;
+    const seqsBySubject = new Map<string, number[]>();
+    const handled = () => [...seqsBySubject.values()].reduce((n, seqs) => n + seqs.length, 0);
+    const { durable } = await run("lead", async (batch) => {
+      // the first batch to arrive fails three times: its lane waits, the other lane does not
+      if (poisoned.size === 0) for (const m of batch) poisoned.add(m.subject);
+      if (failures > 0 && batch.some((m) => poisoned.has(m.subject))) {
+        failures--;
+        handledMeanwhile = handled();
+        throw new Error("database unavailable");
+      }
+      for (const m of batch) seqsBySubject.set(m.subject, [...(seqsBySubject.get(m.subject) ?? []), m.seq]);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, batchSize: 10, lanes: 2 });
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => bus.publisher.publish("events", bus.names.eventSubject("lead", `retry${i % 8}`), { i }, { msgId: `lane-retry-${i}` })),
+    );
+    const total = (await bus.jsm.streams.info(bus.names.events("lead"))).state.messages;
+    await eventually(async () => (handled() >= total && (await pendingOf("lead", durable)) === 0 ? true : undefined), 15_000, "recovered");
+    assert.equal(failures, 0, "the poisoned lane failed three times, then went through");
+    assert.ok(handledMeanwhile > 0, "the other lane handled messages while the first was retrying");
+    assert.equal(handled(), total, "each message once");
+    for (const [subject, seqs] of seqsBySubject) assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `${subject} in stream order`);
+  });
+
   it("stop() finishes the batch in flight, acks it, and can be called twice", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
