@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { LeadAggregates } from "./aggregates.ts";
-import type { StateCache } from "../state-cache.ts";
+import { lockCachedStates, type StateCache, type StateTable } from "../state-cache.ts";
 
 /** What the lead pipeline remembers about one lead between events. */
 export interface LeadState {
@@ -72,35 +72,18 @@ const SAVE_SQL = `
 
 const json = JSON.stringify;
 
-/**
- * Locks the states of `ids` for this transaction, creating missing rows first so that two
- * processes handling a new lead at once serialise on its row instead of both starting empty.
- * Rows are locked in key order, so two batches never wait on each other in a cycle.
- */
-export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<LeadState>): Promise<Map<string, LeadState>> {
-  const states = new Map<string, LeadState>();
-  let wanted = [...ids].sort();
-  // Usually one statement: every lead already has a row and its state is cached. A new lead is
-  // inserted (which locks it); one another process inserted meanwhile is locked by the next round.
-  while (wanted.length > 0) {
-    const locked: Array<{ lead_id: string; last_seq: number }> = (await trx.raw(LOCK_SQL, [json(wanted)])).rows;
-    const stale: string[] = [];
-    for (const r of locked) {
-      const cached = cache.take(r.lead_id, r.last_seq);
-      if (cached) states.set(r.lead_id, cached);
-      else stale.push(r.lead_id);
-    }
-    if (stale.length > 0) {
-      const rows: StateRow[] = (await trx.raw(LOAD_SQL, [json(stale)])).rows;
-      for (const r of rows) states.set(r.lead_id, fromRow(r));
-    }
-    const missing = wanted.filter((id) => !states.has(id));
-    if (missing.length === 0) break;
-    const created: Array<{ lead_id: string }> = (await trx.raw(CREATE_SQL, [json(missing)])).rows;
-    for (const r of created) states.set(r.lead_id, emptyState(r.lead_id));
-    wanted = missing.filter((id) => !states.has(id));
-  }
-  return states;
+const TABLE: StateTable<LeadState> = {
+  lockSql: LOCK_SQL,
+  loadSql: LOAD_SQL,
+  createSql: CREATE_SQL,
+  key: "lead_id",
+  fromRow: (r) => fromRow(r as unknown as StateRow),
+  empty: emptyState,
+};
+
+/** Locks the batch's lead states for this transaction (`lockCachedStates`). */
+export function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<LeadState>): Promise<Map<string, LeadState>> {
+  return lockCachedStates(trx, ids, cache, TABLE);
 }
 
 /** Writes back states taken with `lockStates` (their rows exist and are locked by this transaction). */

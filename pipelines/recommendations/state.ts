@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Recommendation } from "./blend.ts";
 import type { HistoryItem } from "./interaction.ts";
-import type { StateCache } from "../state-cache.ts";
+import { lockCachedStates, type StateCache, type StateTable } from "../state-cache.ts";
 
 /** What the recommendations pipeline remembers about one customer between events. */
 export interface InteractionState {
@@ -108,37 +108,21 @@ const RECOMMENDATIONS_SQL = `
 
 const json = JSON.stringify;
 
-/**
- * Locks the states of `ids` for this transaction, creating missing rows first so that two
- * processes handling a new customer at once serialise on its row instead of both starting empty.
- * Rows are locked in key order, so two batches never wait on each other in a cycle.
- */
-export async function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<InteractionState>): Promise<Map<string, InteractionState>> {
-  const states = new Map<string, InteractionState>();
-  let wanted = [...ids].sort();
-  // Usually one statement: every customer already has a row and its state is cached. A new one is
-  // inserted (which locks it); one another process inserted meanwhile is locked by the next round.
-  while (wanted.length > 0) {
-    const locked: Array<{ customer_id: string; last_seq: number }> = (await trx.raw(LOCK_SQL, [json(wanted)])).rows;
-    const stale: string[] = [];
-    for (const r of locked) {
-      const cached = cache.take(r.customer_id, r.last_seq);
-      if (cached) states.set(r.customer_id, cached);
-      else stale.push(r.customer_id);
-    }
-    if (stale.length > 0) {
-      const rows: StateRow[] = (await trx.raw(LOAD_SQL, [json(stale)])).rows;
-      for (const r of rows) {
-        states.set(r.customer_id, { customerId: r.customer_id, history: r.history, purchased: r.purchased, counters: r.counters, lastSeq: r.last_seq, eventsSeen: r.events_seen });
-      }
-    }
-    const missing = wanted.filter((id) => !states.has(id));
-    if (missing.length === 0) break;
-    const created: Array<{ customer_id: string }> = (await trx.raw(CREATE_SQL, [json(missing)])).rows;
-    for (const r of created) states.set(r.customer_id, emptyState(r.customer_id));
-    wanted = missing.filter((id) => !states.has(id));
-  }
-  return states;
+const TABLE: StateTable<InteractionState> = {
+  lockSql: LOCK_SQL,
+  loadSql: LOAD_SQL,
+  createSql: CREATE_SQL,
+  key: "customer_id",
+  fromRow: (row) => {
+    const r = row as unknown as StateRow;
+    return { customerId: r.customer_id, history: r.history, purchased: r.purchased, counters: r.counters, lastSeq: r.last_seq, eventsSeen: r.events_seen };
+  },
+  empty: emptyState,
+};
+
+/** Locks the batch's customer states for this transaction (`lockCachedStates`). */
+export function lockStates(trx: Knex.Transaction, ids: readonly string[], cache: StateCache<InteractionState>): Promise<Map<string, InteractionState>> {
+  return lockCachedStates(trx, ids, cache, TABLE);
 }
 
 /** Writes back states taken with `lockStates` (their rows exist and are locked by this transaction). */
