@@ -1,18 +1,6 @@
 import type { Redis } from "ioredis";
 
-/**
- * A fixed-window limit shared by every API process through Redis, without a Redis round trip per
- * request: a process leases a share of what is left of a key's window in one atomic step, then
- * spends the lease locally. The count in Redis is the sum of every lease, so no window ever admits
- * more than its limit, however many processes serve it; points a process has leased but not spent
- * when it stops, or when another process exhausts the key, are lost for that window (at most one
- * lease per process, and a lease is 1/LEASE_DIVISOR of what was left). Near the limit leases shrink
- * to one point, so the last points are counted exactly. A key found exhausted is refused locally
- * until its window resets.
- *
- * No library does this (rate-limiter-flexible asks Redis once per request, which was about a tenth
- * of a sync prediction's CPU); Sentry Relay's "opportunistic quota cache" is the same idea.
- */
+/** What a limiter decided for one request. */
 export interface LimitDecision {
   allowed: boolean;
   limit: number;
@@ -52,6 +40,20 @@ interface Lease {
 
 type LeaseCommand = (key: string, want: number, limit: number, windowMs: number) => Promise<[number, number, number]>;
 
+/**
+ * A fixed-window limit shared by every API process through Redis, without a Redis round trip per
+ * request: a process leases a share of what is left of a key's window in one atomic step, then
+ * spends the lease locally. The count in Redis is the sum of every lease, so no window ever admits
+ * more than its limit, however many processes serve it; points a process has leased but not spent
+ * when it stops, or when another process exhausts the key, are lost for that window (at most one
+ * lease per process, and a lease is 1/LEASE_DIVISOR of what was left). Near the limit leases shrink
+ * to one point, so the last points are counted exactly. A key found exhausted is refused locally
+ * until its window resets.
+ *
+ * No library does this (rate-limiter-flexible asks Redis once per request: about a tenth of the
+ * API process's busy time in a CPU profile of sync predictions); Sentry Relay's "opportunistic quota
+ * cache" is the same idea.
+ */
 export class LeasedRateLimiter {
   private readonly leases = new Map<string, Lease>();
   private readonly leaseCommand: LeaseCommand;
@@ -64,8 +66,7 @@ export class LeasedRateLimiter {
   ) {
     // defineCommand runs the script by its SHA (EVALSHA), loading it once
     if (!("tidecastLease" in redis)) redis.defineCommand("tidecastLease", { numberOfKeys: 1, lua: LEASE_LUA });
-    const command = (redis as unknown as { tidecastLease: LeaseCommand }).tidecastLease.bind(redis);
-    this.leaseCommand = command;
+    this.leaseCommand = (redis as unknown as { tidecastLease: LeaseCommand }).tidecastLease.bind(redis);
   }
 
   /** Spends one point of `key`'s window; rejects only when Redis cannot be reached. */
