@@ -22,7 +22,9 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().default("postgres://postgres@127.0.0.1:5432/postgres"),
   /** Postgres schema that holds Tidecast's tables; tests use a unique one each */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("tidecast"),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(2).default(10),
+  // ROLE=all holds up to 8 transactions at once while draining (two lanes each for churn, lead and
+  // anomaly, one for recommendations, one scorer statement); the rest serve the API
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).default(16),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   JWT_SECRET: z.string().default(DEV_JWT_SECRET),
   JWT_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
