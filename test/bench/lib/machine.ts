@@ -106,10 +106,9 @@ export interface Background {
   top: Array<{ pid: number; cpuS: number; cmd: string }>;
 }
 
-/** Splits the CPU time between two snapshots into the bench's, the services' and everyone else's. */
-export function background(before: Snapshot, after: Snapshot, cores: number): Background {
-  const own = new Set<number>([process.pid]);
-  // descendants of the bench process (children, their workers)
+/** `roots` and every process either snapshot shows descending from them. */
+function withDescendants(roots: readonly number[], before: Snapshot, after: Snapshot): Set<number> {
+  const own = new Set(roots);
   let grew = true;
   while (grew) {
     grew = false;
@@ -120,6 +119,13 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
       }
     }
   }
+  return own;
+}
+
+/** Splits the CPU time between two snapshots into the bench's, the services' and everyone else's. */
+export function background(before: Snapshot, after: Snapshot, cores: number): Background {
+  // the bench process and its descendants (children, their workers)
+  const own = withDescendants([process.pid], before, after);
   let bench = 0;
   let services = 0;
   const top: Array<{ pid: number; cpuS: number; cmd: string }> = [];
@@ -151,17 +157,7 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
 
 /** CPU-seconds between two snapshots used by the given processes (and their descendants), and by the services. */
 export function cpuOf(before: Snapshot, after: Snapshot, pids: readonly number[]): { processesS: number; servicesS: number; byService: Record<string, number> } {
-  const own = new Set(pids);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const p of after.procs.values()) {
-      if (!own.has(p.pid) && own.has(p.ppid)) {
-        own.add(p.pid);
-        grew = true;
-      }
-    }
-  }
+  const own = withDescendants(pids, before, after);
   let processes = 0;
   let services = 0;
   const byService: Record<string, number> = {};
