@@ -40,7 +40,7 @@ import { connectConsoleClients, consoleToken, type ConsoleClients } from "./lib/
 import { DRAIN_CASES, type DrainCase } from "./lib/drain-cases.ts";
 import { publishAll, toBenchEvents, type BenchEvent } from "./lib/events.ts";
 import { runLoad, runPaced, type LoadResult } from "./lib/load.ts";
-import { background, cpuOf, processCpuSeconds, snapshot, type Background } from "./lib/machine.ts";
+import { background, cpuOf, cpuPer, msPer, processCpuSeconds, snapshot, type Background } from "./lib/machine.ts";
 import { breakdown, scrape, type ServerBreakdown } from "./lib/prom.ts";
 
 // ---------------------------------------------------------------- options
@@ -210,8 +210,8 @@ interface SyncResult {
   server: { max: ServerBreakdown; fixed: ServerBreakdown; paced: ServerBreakdown };
   /**
    * CPU-milliseconds per 2xx response in the max and paced runs: the platform's processes, the
-   * services (NATS, Postgres, Redis) and the load generator (this process). Unlike throughput on
-   * a shared two-core machine, these hardly move between runs, so they are what compares builds.
+   * services (NATS, Postgres, Redis) and the load generator (this process). On a shared two-core
+   * machine these move less between runs than throughput does, so they are what compares builds.
    */
   cpuPerRequestMs: { max: CpuPerRequest; paced: CpuPerRequest };
   startupMs: number;
@@ -232,17 +232,8 @@ async function withCpu(pids: readonly number[], run: () => Promise<LoadResult>):
   const ownBefore = process.cpuUsage();
   const result = await run();
   const own = process.cpuUsage(ownBefore);
-  const { processesS, servicesS, byService } = cpuOf(before, snapshot(), pids);
-  const per = (s: number) => (result.ok2xx > 0 ? (s * 1000) / result.ok2xx : NaN);
-  return [
-    result,
-    {
-      platform: per(processesS),
-      services: per(servicesS),
-      byService: Object.fromEntries(Object.entries(byService).map(([name, s]) => [name, per(s)])),
-      loadGenerator: per((own.user + own.system) / 1e6),
-    },
-  ];
+  const { processes, services, byService } = cpuPer(cpuOf(before, snapshot(), pids), result.ok2xx, 1);
+  return [result, { platform: processes, services, byService, loadGenerator: msPer((own.user + own.system) / 1e6, result.ok2xx, 1) }];
 }
 
 async function benchSync(): Promise<SyncResult> {
@@ -451,8 +442,7 @@ async function benchDrain(c: DrainCase, events: readonly BenchEvent[]): Promise<
     };
     const { timeline, firstRow, rows, done } = await followApplied({ child, label: c.pipeline, count, target: events.length, t0, deadline, pollMs: 100 });
     const end = done ?? performance.now();
-    const cpu = cpuOf(cpuAtStart, snapshot(), [child.proc.pid!]);
-    const perKilo = (seconds: number) => (rows > 0 ? (seconds * 1e6) / rows : NaN);
+    const cpu = cpuPer(cpuOf(cpuAtStart, snapshot(), [child.proc.pid!]), rows, 1000);
     const ci = await bus.jsm.consumers.info(stream, c.pipeline).catch(() => null);
     const dlq = await bus.jsm.streams.info(bus.names.dlq).catch(() => null);
     const alerts = tableExists ? (await db.query(`SELECT count(*)::int AS n FROM "${cfg.DATABASE_SCHEMA}".alerts`)).rows[0].n : 0;
@@ -477,11 +467,7 @@ async function benchDrain(c: DrainCase, events: readonly BenchEvent[]): Promise<
       consumer: ci ? { numPending: ci.num_pending, numAckPending: ci.num_ack_pending, numRedelivered: ci.num_redelivered } : null,
       dlqMessages: dlq?.state.messages ?? 0,
       alertsRaised: alerts,
-      cpuPerKiloEventMs: {
-        pipeline: perKilo(cpu.processesS),
-        services: perKilo(cpu.servicesS),
-        byService: Object.fromEntries(Object.entries(cpu.byService).map(([name, seconds]) => [name, perKilo(seconds)])),
-      },
+      cpuPerKiloEventMs: { pipeline: cpu.processes, services: cpu.services, byService: cpu.byService },
       timeline,
     };
     log(

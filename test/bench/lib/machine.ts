@@ -155,8 +155,15 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
   };
 }
 
+export interface CpuSplit {
+  processesS: number;
+  servicesS: number;
+  /** the services' CPU-seconds by process name */
+  byService: Record<string, number>;
+}
+
 /** CPU-seconds between two snapshots used by the given processes (and their descendants), and by the services. */
-export function cpuOf(before: Snapshot, after: Snapshot, pids: readonly number[]): { processesS: number; servicesS: number; byService: Record<string, number> } {
+export function cpuOf(before: Snapshot, after: Snapshot, pids: readonly number[]): CpuSplit {
   const own = withDescendants(pids, before, after);
   let processes = 0;
   let services = 0;
@@ -170,4 +177,19 @@ export function cpuOf(before: Snapshot, after: Snapshot, pids: readonly number[]
     }
   }
   return { processesS: processes, servicesS: services, byService };
+}
+
+/** CPU-seconds as milliseconds per `per` units of work, `done` units having been done. */
+export function msPer(seconds: number, done: number, per: number): number {
+  return done > 0 ? (seconds * 1000 * per) / done : NaN;
+}
+
+/** A split's CPU in milliseconds per `per` units of work, `done` units having been done. */
+export function cpuPer(cpu: CpuSplit, done: number, per: number): { processes: number; services: number; byService: Record<string, number> } {
+  const scale = (seconds: number) => msPer(seconds, done, per);
+  return {
+    processes: scale(cpu.processesS),
+    services: scale(cpu.servicesS),
+    byService: Object.fromEntries(Object.entries(cpu.byService).map(([name, seconds]) => [name, scale(seconds)])),
+  };
 }
