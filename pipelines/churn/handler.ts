@@ -2,6 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { insertAlerts, publishAlerts, type NewAlert } from "../../src/alerts/index.ts";
 import { churnRiskLevel } from "../../src/models/index.ts";
 import { decodeJson, EventEnvelopeSchema, type EventEnvelope, type Outcome } from "../../src/streams/index.ts";
+import { ColumnBatch } from "../column-batch.ts";
 import { countEventType, messageIdOf } from "../messages.ts";
 import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
@@ -25,31 +26,20 @@ const INSERT_HISTORY_SQL = `
          AS h(customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq)
   ON CONFLICT (message_id) DO NOTHING`;
 
-/** The batch's history, one array per churn_history column in INSERT_HISTORY_SQL's order. */
-class History {
-  private readonly columns: [string[], string[], string[], number[], string[], string[], string[], string[][], number[]] = [[], [], [], [], [], [], [], [], []];
-
-  get length(): number {
-    return this.columns[0].length;
-  }
-
-  add(row: { customerId: string; messageId: string; eventType: string; probability: number; risk: string; model: string; modelVersion: string; factors: string[]; seq: number }): void {
-    const c = this.columns;
-    c[0].push(row.customerId);
-    c[1].push(row.messageId);
-    c[2].push(row.eventType);
-    c[3].push(row.probability);
-    c[4].push(row.risk);
-    c[5].push(row.model);
-    c[6].push(row.modelVersion);
-    c[7].push(row.factors);
-    c[8].push(row.seq);
-  }
-
-  bindings(): string[] {
-    return this.columns.map((column) => JSON.stringify(column));
-  }
+interface HistoryRow extends Record<string, unknown> {
+  customerId: string;
+  messageId: string;
+  eventType: string;
+  probability: number;
+  risk: string;
+  model: string;
+  modelVersion: string;
+  factors: string[];
+  seq: number;
 }
+
+/** churn_history's columns in INSERT_HISTORY_SQL's order. */
+const HISTORY_COLUMNS = ["customerId", "messageId", "eventType", "probability", "risk", "model", "modelVersion", "factors", "seq"] as const;
 
 interface Applied {
   msg: JsMsg;
@@ -113,7 +103,7 @@ export function createChurnHandler(deps: PipelineDeps) {
       }
 
       const scores = await Promise.all(scorers.scorers.map((s) => scoreRows(s, metrics)));
-      const history = new History();
+      const history = new ColumnBatch<HistoryRow>(HISTORY_COLUMNS);
       const newAlerts: NewAlert[] = [];
       // in stream order, so each event's "previous risk" is the one its predecessor left
       for (const a of applied) {

@@ -3,6 +3,7 @@ import { insertAlerts, publishAlerts, type NewAlert } from "../../src/alerts/ind
 import { scoreBucket } from "../../src/models/card.ts";
 import type { LoadedModel } from "../../src/models/index.ts";
 import { decodeJson, EventEnvelopeSchema, type EventEnvelope, type Outcome } from "../../src/streams/index.ts";
+import { ColumnBatch } from "../column-batch.ts";
 import { countEventType, messageIdOf } from "../messages.ts";
 import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
@@ -31,31 +32,19 @@ const INSERT_SCORES_SQL = `
          AS h(lead_id, message_id, event_type, score, tier, model, model_version, stream_seq)
   ON CONFLICT (message_id) DO NOTHING`;
 
-/** The batch's score history, one array per lead_scores column in INSERT_SCORES_SQL's order. */
-class History {
-  private readonly columns: [string[], string[], string[], number[], Array<string | null>, string[], string[], number[]] = [[], [], [], [], [], [], [], []];
-
-  get length(): number {
-    return this.columns[0].length;
-  }
-
-  add(row: { leadId: string; messageId: string; eventType: string; score: number; tier: string | null; model: LoadedModel; streamSeq: number }): void {
-    const [leadId, messageId, eventType, score, tier, model, modelVersion, streamSeq] = this.columns;
-    leadId.push(row.leadId);
-    messageId.push(row.messageId);
-    eventType.push(row.eventType);
-    score.push(row.score);
-    tier.push(row.tier);
-    model.push(row.model.name);
-    modelVersion.push(row.model.version);
-    streamSeq.push(row.streamSeq);
-  }
-
-  /** The INSERT_SCORES_SQL parameters. */
-  bindings(): string[] {
-    return this.columns.map((c) => JSON.stringify(c));
-  }
+interface ScoreRow extends Record<string, unknown> {
+  leadId: string;
+  messageId: string;
+  eventType: string;
+  score: number;
+  tier: string | null;
+  model: string;
+  modelVersion: string;
+  streamSeq: number;
 }
+
+/** lead_scores' columns in INSERT_SCORES_SQL's order. */
+const SCORE_COLUMNS = ["leadId", "messageId", "eventType", "score", "tier", "model", "modelVersion", "streamSeq"] as const;
 
 interface Parsed {
   index: number;
@@ -160,7 +149,7 @@ export function createLeadHandler(deps: PipelineDeps) {
       for (const buffer of [b2bRows, fallbackRows]) {
         if (buffer.rows > 0) scores.set(buffer.model, await scoreRows(buffer, metrics));
       }
-      const history = new History();
+      const history = new ColumnBatch<ScoreRow>(SCORE_COLUMNS);
       const newAlerts: NewAlert[] = [];
       // in stream order, so each event's "previous tier" is the one its predecessor left
       for (const a of applied) {
@@ -169,7 +158,16 @@ export function createLeadHandler(deps: PipelineDeps) {
         // lead_scoring has no score buckets: its leads have a score but no tier
         const tier = a.model === b2b ? scoreBucket(buckets, score).tier! : null;
         Object.assign(a.state, { score, tier, model: a.model.name, modelVersion: a.model.version, scoredAt: new Date() });
-        history.add({ leadId: a.state.leadId, messageId: messageIdOf(a.msg), eventType: a.envelope.type, score, tier, model: a.model, streamSeq: a.msg.seq });
+        history.add({
+          leadId: a.state.leadId,
+          messageId: messageIdOf(a.msg),
+          eventType: a.envelope.type,
+          score,
+          tier,
+          model: a.model.name,
+          modelVersion: a.model.version,
+          streamSeq: a.msg.seq,
+        });
         if (tier === HOT_TIER && previousTier !== HOT_TIER) {
           newAlerts.push({
             dedupKey: `lead:${a.state.leadId}:${a.msg.seq}`,
