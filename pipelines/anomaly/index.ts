@@ -1,13 +1,13 @@
-import type { PipelineDefinition } from "../types.ts";
+import { EVENTS_IN_FLIGHT, type PipelineDefinition } from "../types.ts";
 import { createAnomalyHandler } from "./handler.ts";
 
 export { ANOMALY_ALERT_TYPE } from "./handler.ts";
 
-/** Per-series state needs stream order per series: one batch at a time in each of two lanes of seriess. */
+/** Per-series state needs stream order per series: one batch at a time in each of two lanes of series. */
 export const anomalyPipeline: PipelineDefinition = {
   name: "anomaly",
   stream: (names) => names.events("metric"),
-  batchSize: 1000,
+  batchSize: EVENTS_IN_FLIGHT / 2,
   maxInFlightBatches: 1,
   ordered: true,
   lanes: 2,

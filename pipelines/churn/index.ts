@@ -1,4 +1,4 @@
-import type { PipelineDefinition } from "../types.ts";
+import { EVENTS_IN_FLIGHT, type PipelineDefinition } from "../types.ts";
 import { createChurnHandler } from "./handler.ts";
 
 export { CHURN_MODELS } from "./models.ts";
@@ -7,7 +7,7 @@ export { CHURN_MODELS } from "./models.ts";
 export const churnPipeline: PipelineDefinition = {
   name: "churn",
   stream: (names) => names.events("customer"),
-  batchSize: 1000,
+  batchSize: EVENTS_IN_FLIGHT / 2,
   maxInFlightBatches: 1,
   ordered: true,
   lanes: 2,

@@ -1,4 +1,4 @@
-import type { PipelineDefinition } from "../types.ts";
+import { EVENTS_IN_FLIGHT, type PipelineDefinition } from "../types.ts";
 import { createLeadHandler } from "./handler.ts";
 
 export { HOT_ALERT, HOT_TIER } from "./handler.ts";
@@ -8,7 +8,7 @@ export { B2B_MODEL, FALLBACK_MODEL } from "./features.ts";
 export const leadPipeline: PipelineDefinition = {
   name: "lead",
   stream: (names) => names.events("lead"),
-  batchSize: 1000,
+  batchSize: EVENTS_IN_FLIGHT / 2,
   maxInFlightBatches: 1,
   ordered: true,
   lanes: 2,

@@ -1,4 +1,4 @@
-import type { PipelineDefinition } from "../types.ts";
+import { EVENTS_IN_FLIGHT, type PipelineDefinition } from "../types.ts";
 import { createRecommendationsHandler } from "./handler.ts";
 
 export { RECOMMEND_MODEL } from "./handler.ts";
@@ -7,7 +7,7 @@ export { RECOMMEND_MODEL } from "./handler.ts";
 export const recommendationsPipeline: PipelineDefinition = {
   name: "recommendations",
   stream: (names) => names.events("interaction"),
-  batchSize: 1000,
+  batchSize: EVENTS_IN_FLIGHT,
   maxInFlightBatches: 1,
   ordered: true,
   createHandler: createRecommendationsHandler,
