@@ -1,5 +1,5 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import type { Metrics } from "../metrics.ts";
 import { encodeJson } from "./codec.ts";
 
@@ -14,8 +14,19 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-/** Publishes JSON to JetStream and waits for the PubAck, recording metrics per stream. */
+/**
+ * Publishes JSON to JetStream and waits for the PubAck, recording metrics per stream.
+ *
+ * Publishes wait for the end of the event-loop turn and leave together. nats.js writes to its socket
+ * once per microtask checkpoint, and each HTTP request runs in its own I/O callback, so concurrent
+ * requests' publishes would otherwise each be one socket write, and one wakeup of nats-server to
+ * read it and to answer it (a PubAck write per read). Sent together they share them, at the cost of
+ * one turn (setImmediate runs right after the poll phase that read the requests).
+ */
 export class Publisher {
+  /** sends waiting for the end of this turn */
+  private turn: Array<() => void> = [];
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly metrics: Metrics,
@@ -27,13 +38,13 @@ export class Publisher {
 
   async publishBytes(streamLabel: string, subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishResult> {
     const started = performance.now();
-    let hdrs;
+    let hdrs: MsgHdrs | undefined;
     if (options.headers) {
       hdrs = natsHeaders();
       for (const [k, v] of Object.entries(options.headers)) hdrs.set(k, v);
     }
     try {
-      const ack = await this.js.publish(subject, data, { msgID: options.msgId, headers: hdrs });
+      const ack = await this.atEndOfTurn(() => this.js.publish(subject, data, { msgID: options.msgId, headers: hdrs }));
       this.metrics.published.inc({ stream: streamLabel, outcome: ack.duplicate ? "duplicate" : "ok" });
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
@@ -43,4 +54,16 @@ export class Publisher {
       this.metrics.publishDuration.observe({ stream: streamLabel }, (performance.now() - started) / 1000);
     }
   }
+
+  private atEndOfTurn<T>(send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.turn.push(() => void send().then(resolve, reject)) === 1) setImmediate(this.sendTurn);
+    });
+  }
+
+  private readonly sendTurn = (): void => {
+    const turn = this.turn;
+    this.turn = [];
+    for (const send of turn) send();
+  };
 }
