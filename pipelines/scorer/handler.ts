@@ -124,9 +124,11 @@ export function createScorerHandler(deps: PipelineDeps) {
       metrics.dbWriteDuration.observe({ pipeline: "scorer" }, (performance.now() - started) / 1000);
     }
 
+    // the runner sends each answer with its message's ack, after the commit above
     for (const [index, reply] of replies) {
       const replyTo = batch[index]!.headers?.get(REPLY_HEADER);
-      if (replyTo) bus.nc.publish(replyTo, encodeJson(reply));
+      const outcome = outcomes[index]!;
+      if (replyTo && outcome.kind !== "retry") outcome.reply = { subject: replyTo, data: encodeJson(reply) };
     }
     return outcomes;
   };

@@ -6,13 +6,23 @@ import type { Bus } from "./bus.ts";
 import { deadLetter, failureKey, type FailureRecord } from "./dead-letter.ts";
 import { ensureDurable, type DurableSpec } from "./topology.ts";
 
+/**
+ * A core NATS message the runner sends as it settles the handler's message (after the handler's
+ * commit): the answer to a request/reply caller. Sent in the same socket write as the batch's acks,
+ * which, when the handler published it itself, were a write (and a wakeup of nats-server) of their own.
+ */
+export interface Reply {
+  subject: string;
+  data: Uint8Array;
+}
+
 /** What a handler decided for one message of its batch. */
 export type Outcome =
-  | { kind: "ack" }
+  | { kind: "ack"; reply?: Reply }
   /** a transient failure: redeliver after `delayMs` */
   | { kind: "retry"; error: string; delayMs?: number }
   /** a message that can never succeed: copied to the dead-letter stream at once, then terminated */
-  | { kind: "invalid"; error: string };
+  | { kind: "invalid"; error: string; reply?: Reply };
 
 // How long one pull request waits for messages; also the longest a stop waits for the last one.
 const FETCH_EXPIRES_MS = 2_000;
@@ -247,6 +257,7 @@ export class ConsumerRunner {
       const msg = batch[i]!;
       const outcome = outcomes[i] ?? { kind: "retry", error: "handler returned no outcome" };
       this.deps.metrics.consumed.inc({ pipeline, outcome: outcome.kind });
+      if (outcome.kind !== "retry" && outcome.reply) this.deps.bus.nc.publish(outcome.reply.subject, outcome.reply.data);
       if (outcome.kind === "ack") {
         msg.ack();
       } else if (outcome.kind === "invalid") {

@@ -15,7 +15,7 @@ export { Publisher } from "./publisher.ts";
 export { ReplyRouter, REPLY_HEADER, TIMEOUT } from "./reply-router.ts";
 export { ensureDurable, ensureStreams, isApiError, streamConfigs } from "./topology.ts";
 export type { Bus, BusOptions } from "./bus.ts";
-export type { BatchHandler, Outcome, RunnerDeps, RunnerOptions } from "./consumer-runner.ts";
+export type { BatchHandler, Outcome, Reply, RunnerDeps, RunnerOptions } from "./consumer-runner.ts";
 export type { DeadLetter, DeadLetterView, FailureRecord } from "./dead-letter.ts";
 export type { EventDomain, StreamNames } from "./names.ts";
 export type { PublishOptions, PublishResult } from "./publisher.ts";

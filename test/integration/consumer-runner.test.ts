@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { JsMsg } from "@nats-io/jetstream";
+import { createInbox } from "@nats-io/transport-node";
 import { createLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { LeaderLock } from "../../src/db/leader-lock.ts";
@@ -208,5 +209,23 @@ describe("ConsumerRunner against real JetStream", () => {
     assert.equal(handled.length, 20, "every message received was handled before stop resolved");
     // the server applies acks asynchronously; well inside ack_wait (2 s) none may remain pending
     await eventually(async () => ((await bus.jsm.consumers.info(bus.names.events("interaction"), durable)).num_ack_pending === 0 ? true : undefined), 1000, "acks applied");
+  });
+
+  it("sends a handler's replies with the acks, in stream order", async () => {
+    const inbox = createInbox();
+    const sub = bus.nc.subscribe(inbox, { max: 5 });
+    const replies = (async () => {
+      const got: string[] = [];
+      for await (const m of sub) got.push(new TextDecoder().decode(m.data));
+      return got;
+    })();
+    const mine = bus.names.eventSubject("customer", "reply-test");
+    const { durable } = await run("customer", async (batch) =>
+      // the stream holds earlier tests' messages too: answer only this test's
+      batch.map((m) => (m.subject === mine ? { kind: "ack", reply: { subject: inbox, data: new TextEncoder().encode(String(m.seq)) } } : { kind: "ack" }) as Outcome),
+    );
+    const acks = await Promise.all(Array.from({ length: 5 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `reply-${i}` })));
+    assert.deepEqual(await replies, acks.map((a) => String(a.seq)));
+    await eventually(async () => ((await pendingOf("customer", durable)) === 0 ? true : undefined), 5000, "acked");
   });
 });
