@@ -295,8 +295,17 @@ export class ConsumerRunner {
       }
     }
     if (this.options.ordered && batch.length > 1 && !this.stopRequested) {
+      // Thousands of one-message transactions can outlast ack_wait, and none is acked before the
+      // last ends (runBatch settles the batch): keep the whole batch ours meanwhile.
       const outcomes: Outcome[] = [];
-      for (const msg of batch) outcomes.push(...(await this.handleAlone(msg)));
+      let touched = performance.now();
+      for (const msg of batch) {
+        if (performance.now() - touched > this.options.consumer.ackWaitMs / 3) {
+          for (const m of batch) m.working();
+          touched = performance.now();
+        }
+        outcomes.push(...(await this.handleAlone(msg)));
+      }
       return outcomes;
     }
     return batch.map(() => ({ kind: "retry", error }));

@@ -29,12 +29,12 @@ describe("ConsumerRunner against real JetStream", () => {
   });
 
   // each test reads its own domain's stream, whole (as pipelines do)
-  async function run(domain: EventDomain, handler: BatchHandler, options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number; lanes?: number } = {}) {
+  async function run(domain: EventDomain, handler: BatchHandler, options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number; lanes?: number; ackWaitMs?: number } = {}) {
     const durable = `d${++durableCount}`;
     const runner = new ConsumerRunner(
       {
         pipeline: durable,
-        consumer: { stream: bus.names.events(domain), durable, filterSubject: "", maxDeliver: 3, ackWaitMs: 2000, maxAckPending: 1000 },
+        consumer: { stream: bus.names.events(domain), durable, filterSubject: "", maxDeliver: 3, ackWaitMs: options.ackWaitMs ?? 2000, maxAckPending: 1000 },
         handler,
         batchSize: options.batchSize ?? 100,
         maxInFlightBatches: options.maxInFlightBatches ?? 1,
@@ -227,5 +227,26 @@ describe("ConsumerRunner against real JetStream", () => {
     const acks = await Promise.all(Array.from({ length: 5 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `reply-${i}` })));
     assert.deepEqual(await replies, acks.map((a) => String(a.seq)));
     await eventually(async () => ((await pendingOf("customer", durable)) === 0 ? true : undefined), 5000, "acked");
+  });
+  it("keeps a failed ordered batch's messages while it retries them one by one for longer than ack_wait", async () => {
+    const mine = bus.names.eventSubject("lead", "one-by-one");
+    const handled: number[] = [];
+    const deliveries: number[] = [];
+    const { durable } = await run("lead", async (batch) => {
+      // the stream holds earlier tests' messages too: only this test's are slow, and fail together
+      const own = batch.filter((m) => m.subject === mine);
+      for (const m of own) deliveries.push(m.info.deliveryCount);
+      if (own.length > 1) throw new Error("one of these is poison");
+      for (const m of own) {
+        await new Promise((r) => setTimeout(r, 100));
+        handled.push(m.seq);
+      }
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, ackWaitMs: 1000 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `one-by-one-${i}` })));
+    await eventually(async () => (handled.length >= 20 && (await pendingOf("lead", durable)) === 0 ? true : undefined), 15_000, "all handled");
+    await new Promise((r) => setTimeout(r, 1500)); // a redelivery would have come by now
+    assert.equal(Math.max(...deliveries), 1, "none redelivered while it waited its turn (2 s of work, ack_wait 1 s)");
+    assert.deepEqual(handled, [...new Set(handled)].sort((a, b) => a - b), "each once, in order");
   });
 });
