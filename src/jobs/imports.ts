@@ -59,9 +59,11 @@ export interface ImportJobState {
 
 /** What the queue knows of an import's job: live progress while it runs. */
 export async function importJobState(queues: Queues, importId: string): Promise<ImportJobState | null> {
-  const job = await queues.imports.getJob(importId);
+  // the state first, as for training jobs (trainingJobState)
+  const state = await queues.imports.getJobState(importId);
+  const job = state === "unknown" ? undefined : await queues.imports.getJob(importId);
   if (!job) return null;
-  return { state: await job.getState(), progress: progressOf(job), failedReason: job.failedReason || null };
+  return { state, progress: progressOf(job), failedReason: job.failedReason || null };
 }
 
 function progressOf(job: Job<ImportJobData>): ImportProgress | null {

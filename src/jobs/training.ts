@@ -152,9 +152,11 @@ const QUEUED: TrainingProgress = { stage: "queued", percent: 0, message: "waitin
 
 /** A training job as the API shows it, or null when there is none with this id. */
 export async function trainingJobState(queues: Queues, jobId: string): Promise<TrainingJobState | null> {
-  const job = await queues.training.getJob(jobId);
+  // The state first: a job read first and found finished a moment later would show its final state
+  // without its result or error. BullMQ writes a final state together with them.
+  const state = await queues.training.getJobState(jobId);
+  const job = state === "unknown" ? undefined : await queues.training.getJob(jobId);
   if (!job) return null;
-  const state = await job.getState();
   const progress = typeof job.progress === "object" && job.progress !== null && "stage" in job.progress ? (job.progress as unknown as TrainingProgress) : QUEUED;
   const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
   return {
