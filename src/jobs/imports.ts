@@ -1,6 +1,6 @@
 import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import { ImportFailedError, parseTarget, runImport, type ImportProgress, type RunImportDeps } from "../ingest/index.ts";
-import { QUEUES, type ImportJobData, type Queues } from "./queues.ts";
+import { QUEUES, readJob, type ImportJobData, type Queues } from "./queues.ts";
 import type { JobDefinition } from "./workers.ts";
 
 const JOB_NAME = "csv-import";
@@ -59,11 +59,9 @@ export interface ImportJobState {
 
 /** What the queue knows of an import's job: live progress while it runs. */
 export async function importJobState(queues: Queues, importId: string): Promise<ImportJobState | null> {
-  // the state first, as for training jobs (trainingJobState)
-  const state = await queues.imports.getJobState(importId);
-  const job = state === "unknown" ? undefined : await queues.imports.getJob(importId);
-  if (!job) return null;
-  return { state, progress: progressOf(job), failedReason: job.failedReason || null };
+  const found = await readJob(queues.imports, importId);
+  if (!found) return null;
+  return { state: found.state, progress: progressOf(found.job), failedReason: found.job.failedReason || null };
 }
 
 function progressOf(job: Job<ImportJobData>): ImportProgress | null {

@@ -1,4 +1,4 @@
-import { Queue, type RedisOptions } from "bullmq";
+import { Queue, type Job, type JobState, type RedisOptions } from "bullmq";
 import type { Config } from "../config.ts";
 
 /** Every BullMQ queue of the platform: long work that reports progress (bull-board lists these). */
@@ -27,6 +27,18 @@ export interface Queues {
   training: Queue<TrainingJobData>;
   all(): Queue[];
   close(): Promise<void>;
+}
+
+/**
+ * A job and its state, or null when there is none. The state is read first: a job read first and
+ * found finished a moment later would show its final state without its result or error, while
+ * BullMQ writes a final state together with them.
+ */
+export async function readJob<T>(queue: Queue<T>, id: string): Promise<{ state: JobState; job: Job<T> } | null> {
+  const state = await queue.getJobState(id);
+  if (state === "unknown") return null;
+  const job = await queue.getJob(id);
+  return job ? { state, job } : null;
 }
 
 /**

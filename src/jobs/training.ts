@@ -7,7 +7,7 @@ import { ConflictError, ModelNotFoundError, ServiceUnavailableError } from "../e
 import type { Logger } from "../log.ts";
 import { compareVersions } from "../models/index.ts";
 import { modelDir } from "../training/artifacts.ts";
-import { QUEUES, type Queues, type TrainingJobData } from "./queues.ts";
+import { QUEUES, readJob, type Queues, type TrainingJobData } from "./queues.ts";
 import { runTraining, type TrainingEvent, type TrainingResult } from "./training-runner.ts";
 import type { JobDefinition } from "./workers.ts";
 
@@ -152,11 +152,9 @@ const QUEUED: TrainingProgress = { stage: "queued", percent: 0, message: "waitin
 
 /** A training job as the API shows it, or null when there is none with this id. */
 export async function trainingJobState(queues: Queues, jobId: string): Promise<TrainingJobState | null> {
-  // The state first: a job read first and found finished a moment later would show its final state
-  // without its result or error. BullMQ writes a final state together with them.
-  const state = await queues.training.getJobState(jobId);
-  const job = state === "unknown" ? undefined : await queues.training.getJob(jobId);
-  if (!job) return null;
+  const found = await readJob(queues.training, jobId);
+  if (!found) return null;
+  const { state, job } = found;
   const progress = typeof job.progress === "object" && job.progress !== null && "stage" in job.progress ? (job.progress as unknown as TrainingProgress) : QUEUED;
   const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
   return {
