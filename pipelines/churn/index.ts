@@ -3,13 +3,15 @@ import { createChurnHandler } from "./handler.ts";
 
 export { CHURN_MODELS } from "./models.ts";
 
+const LANES = 2;
+
 /** Per-customer state needs stream order per customer: one batch at a time in each of two lanes of customers. */
 export const churnPipeline: PipelineDefinition = {
   name: "churn",
   stream: (names) => names.events("customer"),
-  batchSize: EVENTS_IN_FLIGHT / 2,
+  batchSize: EVENTS_IN_FLIGHT / LANES,
   maxInFlightBatches: 1,
   ordered: true,
-  lanes: 2,
+  lanes: LANES,
   createHandler: createChurnHandler,
 };
