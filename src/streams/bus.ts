@@ -55,15 +55,17 @@ export async function connectBus(options: BusOptions, deps: { metrics: Metrics; 
       if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") deps.log.warn({ status: s.type }, "nats connection");
     }
   })();
+  const publisher = new Publisher(nc, deps.metrics);
   return {
     nc,
     js,
     jsm,
     names,
-    publisher: new Publisher(js, deps.metrics),
+    publisher,
     failures,
     close: async () => {
       if (!nc.isClosed()) await nc.drain();
+      publisher.close();
     },
   };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
-import { connectBus, type Bus } from "../../src/streams/index.ts";
+import { connectBus, Publisher, type Bus } from "../../src/streams/index.ts";
 import { dropIsolated, isolatedConfig } from "../helpers/env.ts";
 
 describe("Publisher against real JetStream", () => {
@@ -39,5 +39,34 @@ describe("Publisher against real JetStream", () => {
       bus.publisher.publish("events", bus.names.eventSubject("customer", "ok-2"), {}, { msgId: "ok-2" }),
     ]);
     assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  });
+
+  it("rejects a publish the stream refuses, with the server's error", async () => {
+    const subject = bus.names.eventSubject("customer", "expect");
+    const first = await bus.publisher.publish("events", subject, {}, { msgId: "expect-1" });
+    await assert.rejects(
+      bus.publisher.publish("events", subject, {}, { msgId: "expect-2", headers: { "Nats-Expected-Last-Sequence": String(first.seq - 1) } }),
+      /wrong last sequence/,
+    );
+  });
+
+  it("times out a publish that gets no PubAck, and fails those still waiting at close", async () => {
+    // a plain subscriber on a subject no stream captures: someone listens, so no 503, but nobody acks
+    const subject = `${config.SUBJECT_PREFIX}unacked.x`;
+    const listener = bus.nc.subscribe(subject);
+    const publisher = new Publisher(bus.nc, metrics, 300);
+    try {
+      const started = performance.now();
+      await assert.rejects(publisher.publish("events", subject, {}, { msgId: "never" }), { name: "PublishTimeoutError" });
+      const waited = performance.now() - started;
+      assert.ok(waited >= 300 && waited < 1_500, `timed out after ${waited} ms`);
+
+      const pending = publisher.publish("events", subject, {}, { msgId: "never-2" });
+      await new Promise((r) => setTimeout(r, 20));
+      publisher.close();
+      await assert.rejects(pending, /connection closed/);
+    } finally {
+      listener.unsubscribe();
+    }
   });
 });
