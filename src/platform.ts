@@ -19,7 +19,6 @@ import {
   connectBus,
   ConsumerRunner,
   deadLetterHandler,
-  ReplyRouter,
   type BatchHandler,
   type Bus,
 } from "./streams/index.ts";
@@ -193,9 +192,7 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
 
     let url: string | null = null;
     if (roles.api) {
-      const replies = new ReplyRouter(bus.nc);
-      cleanup.push(["replies", () => replies.close()]);
-      const deps: ApiDeps = { config, db, redis, bus, replies, registry, auth, metrics, log, startedAt: new Date(), version: VERSION };
+      const deps: ApiDeps = { config, db, redis, bus, registry, auth, metrics, log, startedAt: new Date(), version: VERSION };
       const { app } = createApp(deps, jobs);
       const server = await listen(app.callback(), config.PORT, config.HOST);
       // Closed first on shutdown (cleanup runs in reverse): in-flight requests still reach the pipelines.

@@ -2,7 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { Knex } from "knex";
 import { v5 as uuidv5 } from "uuid";
 import { encodeBatch, presentPrediction, scoreWithOutputs, type LoadedModel, type PredictionOutput } from "../../src/models/index.ts";
-import { decodeJson, encodeJson, REPLY_HEADER, type Outcome } from "../../src/streams/index.ts";
+import { decodeJson, REPLY_HEADER, type Outcome } from "../../src/streams/index.ts";
 import { messageIdOf } from "../messages.ts";
 import type { PipelineDeps } from "../types.ts";
 import { PredictRequestSchema, type PredictReply, type PredictRequest } from "../../src/predictions/index.ts";
@@ -128,7 +128,7 @@ export function createScorerHandler(deps: PipelineDeps) {
     for (const [index, reply] of replies) {
       const replyTo = batch[index]!.headers?.get(REPLY_HEADER);
       const outcome = outcomes[index]!;
-      if (replyTo && outcome.kind !== "retry") outcome.reply = { subject: replyTo, data: encodeJson(reply) };
+      if (replyTo && outcome.kind !== "retry") outcome.reply = { subject: replyTo, value: reply };
     }
     return outcomes;
   };

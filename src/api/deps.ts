@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ModelRegistry } from "../models/index.ts";
-import type { Bus, ReplyRouter } from "../streams/index.ts";
+import type { Bus } from "../streams/index.ts";
 
 /** What the HTTP layer needs from the rest of the platform. */
 export interface ApiDeps {
@@ -13,7 +13,6 @@ export interface ApiDeps {
   db: Knex;
   redis: Redis;
   bus: Bus;
-  replies: ReplyRouter;
   registry: ModelRegistry;
   auth: AuthService;
   metrics: Metrics;

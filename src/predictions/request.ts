@@ -10,13 +10,12 @@ import {
   ValidationError,
 } from "../errors.ts";
 import type { ModelRegistry } from "../models/index.ts";
-import { REPLY_HEADER, TIMEOUT, type Bus, type ReplyRouter } from "../streams/index.ts";
+import { REPLY_HEADER, TIMEOUT, type Bus } from "../streams/index.ts";
 import type { PredictReply, PredictRequest } from "./messages.ts";
 
 export interface PredictDeps {
   db: Knex;
   bus: Bus;
-  replies: ReplyRouter;
   registry: ModelRegistry;
   timeoutMs: number;
 }
@@ -47,7 +46,7 @@ export async function requestPrediction(
     tenant_id: input.principal.tenantId,
     requested_at: new Date().toISOString(),
   };
-  const waiter = deps.replies.expect(id, deps.timeoutMs);
+  const waiter = deps.bus.replies.expect(id, deps.timeoutMs);
   try {
     await deps.bus.publisher.publish("predict", deps.bus.names.predictSubject(model.name), request, {
       msgId: id,

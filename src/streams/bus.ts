@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { streamNames, type StreamNames } from "./names.ts";
 import { Publisher } from "./publisher.ts";
+import { ReplyRouter } from "./reply-router.ts";
 import { ensureStreams, streamConfigs } from "./topology.ts";
 
 const WEEK_MS = 7 * 86_400_000;
@@ -24,6 +25,8 @@ export interface Bus {
   jsm: JetStreamManager;
   names: StreamNames;
   publisher: Publisher;
+  /** routes answers to this process's request/reply callers */
+  replies: ReplyRouter;
   failures: KV;
   /** drains subscriptions and pending publishes, then closes */
   close(): Promise<void>;
@@ -62,6 +65,7 @@ export async function connectBus(options: BusOptions, deps: { metrics: Metrics; 
     jsm,
     names,
     publisher,
+    replies: new ReplyRouter(nc),
     failures,
     close: async () => {
       if (!nc.isClosed()) await nc.drain();

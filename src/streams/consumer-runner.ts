@@ -3,17 +3,20 @@ import type { LeaderLock } from "../db/leader-lock.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Bus } from "./bus.ts";
+import { encodeJson } from "./codec.ts";
 import { deadLetter, failureKey, type FailureRecord } from "./dead-letter.ts";
 import { ensureDurable, type DurableSpec } from "./topology.ts";
 
 /**
- * A core NATS message the runner sends as it settles the handler's message (after the handler's
- * commit): the answer to a request/reply caller. Sent in the same socket write as the batch's acks,
- * which, when the handler published it itself, were a write (and a wakeup of nats-server) of their own.
+ * The answer to a request/reply caller, which the runner sends as it settles the handler's message
+ * (after the handler's commit). Published as JSON in the same socket write as the batch's acks
+ * (when the handler published it itself, that was a write, and a wakeup of nats-server, of its own),
+ * or handed straight to the caller when it waits in this process (`ReplyRouter.answerLocally`).
  */
 export interface Reply {
   subject: string;
-  data: Uint8Array;
+  /** plain JSON data */
+  value: unknown;
 }
 
 /** What a handler decided for one message of its batch. */
@@ -249,6 +252,10 @@ export class ConsumerRunner {
     });
   }
 
+  private reply({ subject, value }: Reply): void {
+    if (!this.deps.bus.replies.answerLocally(subject, value)) this.deps.bus.nc.publish(subject, encodeJson(value));
+  }
+
   private async runBatch(batch: JsMsg[]): Promise<void> {
     const { pipeline } = this.options;
     const started = performance.now();
@@ -257,7 +264,7 @@ export class ConsumerRunner {
       const msg = batch[i]!;
       const outcome = outcomes[i] ?? { kind: "retry", error: "handler returned no outcome" };
       this.deps.metrics.consumed.inc({ pipeline, outcome: outcome.kind });
-      if (outcome.kind !== "retry" && outcome.reply) this.deps.bus.nc.publish(outcome.reply.subject, outcome.reply.data);
+      if (outcome.kind !== "retry" && outcome.reply) this.reply(outcome.reply);
       if (outcome.kind === "ack") {
         msg.ack();
       } else if (outcome.kind === "invalid") {

@@ -222,12 +222,30 @@ describe("ConsumerRunner against real JetStream", () => {
     const mine = bus.names.eventSubject("customer", "reply-test");
     const { durable } = await run("customer", async (batch) =>
       // the stream holds earlier tests' messages too: answer only this test's
-      batch.map((m) => (m.subject === mine ? { kind: "ack", reply: { subject: inbox, data: new TextEncoder().encode(String(m.seq)) } } : { kind: "ack" }) as Outcome),
+      batch.map((m) => (m.subject === mine ? { kind: "ack", reply: { subject: inbox, value: m.seq } } : { kind: "ack" }) as Outcome),
     );
     const acks = await Promise.all(Array.from({ length: 5 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `reply-${i}` })));
     assert.deepEqual(await replies, acks.map((a) => String(a.seq)));
     await eventually(async () => ((await pendingOf("customer", durable)) === 0 ? true : undefined), 5000, "acked");
   });
+  it("hands a reply to a caller waiting in its own process, without publishing it", async () => {
+    const waiter = bus.replies.expect("local-reply", 10_000);
+    const wire = bus.nc.subscribe(waiter.replyTo);
+    let onWire = 0;
+    void (async () => {
+      for await (const _ of wire) onWire++;
+    })();
+    const mine = bus.names.eventSubject("customer", "local-reply");
+    await run("customer", async (batch) =>
+      batch.map((m) => (m.subject === mine ? { kind: "ack", reply: { subject: waiter.replyTo, value: { seq: m.seq } } } : { kind: "ack" }) as Outcome),
+    );
+    const ack = await bus.publisher.publish("events", mine, {}, { msgId: "local-reply-1" });
+    assert.deepEqual(await waiter.result, { seq: ack.seq });
+    await bus.nc.flush();
+    assert.equal(onWire, 0, "nothing went through nats-server");
+    wire.unsubscribe();
+  });
+
   it("keeps a failed ordered batch's messages while it retries them one by one for longer than ack_wait", async () => {
     const mine = bus.names.eventSubject("lead", "one-by-one");
     const handled: number[] = [];
