@@ -1,5 +1,7 @@
-import { Agent, request } from "node:http";
 import autocannon from "autocannon";
+import { encodeRequest, RawHttpPool } from "./raw-http.ts";
+
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface LoadSpec {
   url: string;
@@ -36,6 +38,8 @@ export interface LoadResult {
   latencyMs: Percentiles;
   /** paced runs: latency counted from the request's scheduled time (includes any generator lag) */
   scheduledLatencyMs?: Percentiles;
+  /** paced runs: 2xx responses to the uncounted warm-up requests (their CPU is in the run's) */
+  warmup2xx?: number;
   /** paced runs: percentiles per second of the run, by send time (where the tail came from) */
   perSecond?: Array<{ second: number; n: number; p50: number; p99: number; max: number }>;
   /** autocannon's own figures: whole milliseconds, coordinated-omission correction at a fixed rate */
@@ -98,53 +102,54 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
  * An open-loop load at a constant rate: request i is sent at start + i/rate whatever happened to the
  * earlier ones (autocannon's overallRate instead lets each connection send its per-second quota
  * back to back, then idle until the next second: bursts at full concurrency).
+ *
+ * The first `warmupS` seconds run at the same rate and are not counted: the pool opens its
+ * sockets there, one per request that finds none free, and a burst of new connections is the
+ * client warming up, not the server's steady state (it made the first second's p99 0.1–2.4 s).
+ * A request still unanswered 10 s after the last was sent counts as a timeout.
  */
-export async function runPaced(spec: LoadSpec & { overallRate: number; maxSockets?: number }): Promise<LoadResult> {
+export async function runPaced(spec: LoadSpec & { overallRate: number; maxSockets?: number; warmupS?: number }): Promise<LoadResult> {
   const url = new URL(spec.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: spec.maxSockets ?? 256 });
-  const total = Math.round(spec.overallRate * spec.durationS);
-  const body = spec.body ? Buffer.from(spec.body) : undefined;
-  const headers = { ...spec.headers, ...(body ? { "Content-Length": String(body.length) } : {}) };
+  const request = encodeRequest(url, spec.method ?? "GET", spec.headers ?? {}, spec.body);
+  const pool = new RawHttpPool(url.hostname, Number(url.port), request, spec.maxSockets ?? 256);
+  const warmup = Math.round(spec.overallRate * (spec.warmupS ?? 0));
+  const total = warmup + Math.round(spec.overallRate * spec.durationS);
   const service: number[] = [];
   const sentAt: number[] = [];
   const scheduled: number[] = [];
   const statusCodes: Record<string, number> = {};
   let ok = 0;
+  let warmupOk = 0;
   let non2xx = 0;
   let errors = 0;
   let finished = 0;
   const start = performance.now() + 5;
   const interval = 1000 / spec.overallRate;
+  const measuredFrom = start + warmup * interval;
 
-  const fire = (due: number) =>
+  const fire = (due: number, counted: boolean) =>
     new Promise<void>((resolveReq) => {
       const sent = performance.now();
-      const req = request(
-        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method ?? "GET", headers, agent, timeout: 10_000 },
-        (res) => {
-          res.on("data", () => undefined);
-          res.on("end", () => {
-            const end = performance.now();
-            const code = res.statusCode ?? 0;
-            statusCodes[code] = (statusCodes[code] ?? 0) + 1;
-            if (code >= 200 && code < 300) {
-              ok++;
-              service.push(end - sent);
-              sentAt.push(sent - start);
-              scheduled.push(end - due);
-            } else non2xx++;
-            resolveReq();
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", () => {
-        errors++;
+      pool.send((code) => {
+        const end = performance.now();
+        if (!counted) {
+          if (code >= 200 && code < 300) warmupOk++;
+        } else if (code === 0) {
+          errors++;
+        } else {
+          statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+          if (code >= 200 && code < 300) {
+            ok++;
+            service.push(end - sent);
+            sentAt.push(sent - measuredFrom);
+            scheduled.push(end - due);
+          } else non2xx++;
+        }
         resolveReq();
       });
-      req.end(body);
     });
 
+  let timeouts = 0;
   await new Promise<void>((resolveAll) => {
     let sentCount = 0;
     const done = () => {
@@ -153,15 +158,20 @@ export async function runPaced(spec: LoadSpec & { overallRate: number; maxSocket
     const tick = () => {
       const now = performance.now();
       while (sentCount < total && start + sentCount * interval <= now) {
-        void fire(start + sentCount * interval).then(done);
+        void fire(start + sentCount * interval, sentCount >= warmup).then(done);
         sentCount++;
       }
       if (sentCount < total) setTimeout(tick, Math.max(0, Math.min(1, start + sentCount * interval - performance.now())));
+      else
+        setTimeout(() => {
+          timeouts = total - finished;
+          resolveAll();
+        }, REQUEST_TIMEOUT_MS).unref();
     };
     setTimeout(tick, 5);
   });
-  const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
+  const elapsed = (performance.now() - measuredFrom) / 1000;
+  pool.close();
   const bySecond = new Map<number, number[]>();
   service.forEach((latency, i) => {
     const second = Math.floor(sentAt[i]! / 1000);
@@ -178,11 +188,12 @@ export async function runPaced(spec: LoadSpec & { overallRate: number; maxSocket
     durationS: elapsed,
     connections: spec.maxSockets ?? 256,
     overallRate: spec.overallRate,
-    requests: total,
+    requests: total - warmup,
     ok2xx: ok,
+    warmup2xx: warmupOk,
     non2xx,
     errors,
-    timeouts: 0,
+    timeouts,
     okPerSec: ok / elapsed,
     latencyMs: percentiles(service),
     scheduledLatencyMs: percentiles(scheduled),
