@@ -22,6 +22,7 @@ export class RawHttpPool {
   /** Sends the request; `done` gets the status code (0 on a socket error or when no socket is free). */
   send(done: (status: number) => void): void {
     let conn = this.idle.pop();
+    while (conn?.dead) conn = this.idle.pop(); // closed by the server while idle
     if (!conn) {
       if (this.open >= this.maxSockets) return done(0);
       conn = new Connection(this.host, this.port, (c) => this.idle.push(c), () => this.open--);
@@ -39,7 +40,7 @@ class Connection {
   private readonly socket: Socket;
   private buffered: Buffer = Buffer.alloc(0);
   private waiting: ((status: number) => void) | null = null;
-  private dead = false;
+  dead = false;
 
   constructor(host: string, port: number, private readonly release: (c: Connection) => void, private readonly closed: () => void) {
     this.socket = connect({ host, port, noDelay: true });
