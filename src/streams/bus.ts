@@ -40,9 +40,10 @@ export class ServiceConnectError extends Error {
 export async function connectBus(options: BusOptions, deps: { metrics: Metrics; log: Logger }): Promise<Bus> {
   let nc: NatsConnection;
   try {
-    // noAsyncTraces: by default every request (and so every JetStream publish) captures a stack
-    // trace up front, to decorate a timeout error should one come; on the sync prediction path that
-    // was ~5.6 % of the process's CPU. Timeouts still say what timed out, without the caller's frames.
+    // noAsyncTraces: by default every request (a JetStream API call, a KV write) captures a stack
+    // trace up front, to decorate a timeout error should one come; when publishes were requests that
+    // was ~5.6 % of the sync prediction path's CPU. Timeouts still say what timed out, without the
+    // caller's frames.
     nc = await connect({ servers: options.url, name: options.name, maxReconnectAttempts: -1, noAsyncTraces: true });
   } catch (err) {
     throw new ServiceConnectError(`cannot reach NATS at ${options.url}`, { cause: err });
