@@ -228,6 +228,7 @@ describe("ConsumerRunner against real JetStream", () => {
     assert.deepEqual(await replies, acks.map((a) => String(a.seq)));
     await eventually(async () => ((await pendingOf("customer", durable)) === 0 ? true : undefined), 5000, "acked");
   });
+
   it("hands a reply to a caller waiting in its own process, without publishing it", async () => {
     const waiter = bus.replies.expect("local-reply", 10_000);
     const wire = bus.nc.subscribe(waiter.replyTo);
