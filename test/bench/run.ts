@@ -99,6 +99,8 @@ const OPTS = {
 
 /** other processes' average CPU use (cores) from which a phase's figures are flagged */
 const NOISY_CORES = 0.15;
+// Steal this small is the clock's rounding; above it, the run lost that much CPU to other guests.
+const STEAL_NOTED_CORES = 0.01;
 const TARGETS = { syncPerSec: 2_000, syncP99AtRateMs: 20, drainPerSec: 10_000, consoleDropPct: 5 };
 /** console clients connected in the console phase's watched rounds (issue 5: 10 cost ≤ 5 % of the drain rate) */
 const CONSOLE_CLIENTS = 10;
@@ -294,6 +296,8 @@ async function benchSync(): Promise<SyncResult> {
     const serverPaced = breakdown(before, await scrape(url), ROUTE);
     if (!child.alive) throw new Error("the platform exited during the paced run");
     log(`  ${Math.round(paced.okPerSec)} 2xx/s, p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms (from schedule ${paced.scheduledLatencyMs?.p99} ms), non-2xx ${paced.non2xx}, errors ${paced.errors}`);
+    const second = (x: NonNullable<LoadResult["perSecond"]>[number]) => `${x.p99.toFixed(1)}${x.stealPct === undefined ? "" : ` (${Math.round(x.busyPct!)}/${x.stealPct.toFixed(1)})`}`;
+    log(`  p99 by second, ms (machine busy % / steal %): ${(paced.perSecond ?? []).map(second).join(", ")}`);
     return { max, fixed, paced, server: { max: serverMax, fixed: serverFixed, paced: serverPaced }, cpuPerRequestMs: { max: cpuMax, paced: cpuPaced }, startupMs, sample };
   } finally {
     await stopChild(child);
@@ -738,6 +742,18 @@ function table(report: Report): string {
     rows.push([`Sync predict @ ${fmt(paced.overallRate ?? 0)} req/s, paced open-loop (after ${PACED_WARMUP_S} s uncounted)`, `${fmt(paced.okPerSec)} req/s done`, `${fmt(paced.overallRate ?? 0)} req/s`, ""]);
     rows.push(["  latency p50 / p99", `${ms(paced.latencyMs.p50)} / ${ms(paced.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(paced.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
     rows.push(["  p99 from scheduled send time", ms(paced.scheduledLatencyMs?.p99 ?? NaN), "", ""]);
+    const seconds = paced.perSecond ?? [];
+    if (seconds.length > 0) {
+      const worst = seconds.reduce((a, b) => (b.p99 > a.p99 ? b : a));
+      const good = seconds.filter((x) => x.p99 <= TARGETS.syncP99AtRateMs).length;
+      const machine = (x: (typeof seconds)[number]) => (x.busyPct === undefined ? "" : ` (machine ${fmt(x.busyPct)} % busy, steal ${fmt(x.stealPct ?? 0, 1)} %)`);
+      rows.push([`  seconds with p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, `${good} of ${seconds.length}; worst ${ms(worst.p99)}${machine(worst)}`, "", ""]);
+      const sampled = seconds.filter((x) => x.busyPct !== undefined);
+      if (sampled.length > 0) {
+        const mean = (f: (x: (typeof seconds)[number]) => number) => sampled.reduce((a, x) => a + f(x), 0) / sampled.length;
+        rows.push(["  machine busy / steal (mean of seconds)", `${fmt(mean((x) => x.busyPct!))} % / ${fmt(mean((x) => x.stealPct!), 1)} % of ${cpus().length} cores`, "", ""]);
+      }
+    }
     rows.push(["  server: scorer txn (mean) / batch size", `${ms(sync.server.paced.scorerTxnMeanMs)} / ${fmt(sync.server.paced.scorerMeanBatchSize, 1)}`, "", ""]);
     rows.push(["  CPU per request: platform / services / load", cpuCell(sync.cpuPerRequestMs.paced), "", ""]);
     rows.push(["  non-2xx / socket errors", `${fmt(paced.non2xx)} / ${fmt(paced.errors)}`, "0", verdict(paced.non2xx === 0 && paced.errors === 0)]);
@@ -782,6 +798,8 @@ function table(report: Report): string {
 
   const noisy = (Object.entries(report.background) as Array<[string, Background]>).filter(([k, b]) => k !== "before" && b.otherCores >= NOISY_CORES);
   if (noisy.length > 0) rows.push(["Other processes' CPU (shared machine)", noisy.map(([k, b]) => `${k} ${fmt(b.otherCores, 2)}`).join(", "), `of ${cpus().length} cores`, "NOISY"]);
+  const stolen = (Object.entries(report.background) as Array<[string, Background]>).filter(([k, b]) => k !== "before" && b.stealCores >= STEAL_NOTED_CORES);
+  if (stolen.length > 0) rows.push(["Hypervisor steal (VM)", stolen.map(([k, b]) => `${k} ${fmt(b.stealCores, 2)}`).join(", "), `of ${cpus().length} cores`, ""]);
 
   const headers: [string, string, string, string] = ["metric", "measured", "target / ceiling", ""];
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

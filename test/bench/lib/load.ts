@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { cpuTotals } from "./machine.ts";
 import { encodeRequest, RawHttpPool } from "./raw-http.ts";
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -41,7 +42,8 @@ export interface LoadResult {
   /** paced runs: 2xx responses to the uncounted warm-up requests (their CPU is in the run's) */
   warmup2xx?: number;
   /** paced runs: percentiles per second of the run, by send time (where the tail came from) */
-  perSecond?: Array<{ second: number; n: number; p50: number; p99: number; max: number }>;
+  /** latency by the second requests were sent in, beside the whole machine's CPU in that second (% of all cores) */
+  perSecond?: Array<{ second: number; n: number; p50: number; p99: number; max: number; busyPct?: number; stealPct?: number }>;
   /** autocannon's own figures: whole milliseconds, coordinated-omission correction at a fixed rate */
   autocannon?: { reqPerSecMean: number; latencyMs: Percentiles };
   statusCodes: Record<string, number>;
@@ -149,6 +151,14 @@ export async function runPaced(spec: LoadSpec & { overallRate: number; maxSocket
       });
     });
 
+  // the machine's CPU ticks at each measured second's start (and the last one's end)
+  const ticks: Array<ReturnType<typeof cpuTotals>> = [];
+  const sampleTicks = () => {
+    ticks.push(cpuTotals());
+    if (ticks.length <= spec.durationS) setTimeout(sampleTicks, Math.max(0, measuredFrom + ticks.length * 1000 - performance.now()));
+  };
+  setTimeout(sampleTicks, Math.max(0, measuredFrom - performance.now()));
+
   let timeouts = 0;
   await new Promise<void>((resolveAll) => {
     let sentCount = 0;
@@ -174,14 +184,20 @@ export async function runPaced(spec: LoadSpec & { overallRate: number; maxSocket
   pool.close();
   const bySecond = new Map<number, number[]>();
   service.forEach((latency, i) => {
-    const second = Math.floor(sentAt[i]! / 1000);
+    // a request the timer sent a little late still belongs to the last second
+    const second = Math.min(Math.floor(sentAt[i]! / 1000), Math.ceil(spec.durationS) - 1);
     let list = bySecond.get(second);
     if (!list) bySecond.set(second, (list = []));
     list.push(latency);
   });
   const perSecond = [...bySecond].sort(([a], [b]) => a - b).map(([second, list]) => {
     const p = percentiles(list);
-    return { second, n: list.length, p50: p.p50, p99: p.p99, max: p.max };
+    const [from, to] = [ticks[second], ticks[second + 1]];
+    const all = from && to ? to.total - from.total : 0;
+    if (all <= 0) return { second, n: list.length, p50: p.p50, p99: p.p99, max: p.max };
+    const steal = to!.steal - from!.steal;
+    const busy = all - (to!.idle - from!.idle) - steal;
+    return { second, n: list.length, p50: p.p50, p99: p.p99, max: p.max, busyPct: (100 * busy) / all, stealPct: (100 * steal) / all };
   });
   return {
     tool: "paced",

@@ -71,15 +71,21 @@ export interface Snapshot {
   procs: Map<number, Proc>;
   total: number;
   idle: number;
+  steal: number;
 }
 
-function cpuTotals(): { total: number; idle: number } {
+/**
+ * The machine's CPU ticks so far, all cores together (the first line of /proc/stat). `steal` is
+ * time a virtual CPU was ready to run and the hypervisor ran something else: on this VM it comes
+ * in bursts, and the processes measured cannot tell it from a slow second of their own.
+ */
+export function cpuTotals(): { total: number; idle: number; steal: number } {
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const idle = (line[3] ?? 0) + (line[4] ?? 0);
-    return { total: line.reduce((a, b) => a + b, 0), idle };
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), idle: (f[3] ?? 0) + (f[4] ?? 0), steal: f[7] ?? 0 };
   } catch {
-    return { total: 0, idle: 0 };
+    return { total: 0, idle: 0, steal: 0 };
   }
 }
 
@@ -102,6 +108,8 @@ export interface Background {
   otherCpuS: number;
   /** otherCpuS as cores on average */
   otherCores: number;
+  /** cores' worth of time the hypervisor gave to other guests while this machine's CPUs had work (steal) */
+  stealCores: number;
   machineBusy: number;
   top: Array<{ pid: number; cpuS: number; cmd: string }>;
 }
@@ -140,8 +148,9 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
   }
   const seconds = (after.at - before.at) / 1000;
   const totalTicks = after.total - before.total;
-  // /proc/stat counts every core's ticks: busy CPU-seconds of the whole machine
-  const busy = (totalTicks - (after.idle - before.idle)) / TICKS_PER_S;
+  // /proc/stat counts every core's ticks: busy CPU-seconds of the whole machine, steal not counted
+  const steal = (after.steal - before.steal) / TICKS_PER_S;
+  const busy = (totalTicks - (after.idle - before.idle)) / TICKS_PER_S - steal;
   const other = Math.max(0, busy - bench - services);
   return {
     seconds,
@@ -150,7 +159,8 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
     servicesCpuS: Math.round(services * 10) / 10,
     otherCpuS: Math.round(other * 10) / 10,
     otherCores: seconds > 0 ? Math.round((other / seconds) * 100) / 100 : 0,
-    machineBusy: totalTicks > 0 ? Math.round((1 - (after.idle - before.idle) / totalTicks) * 100) / 100 : 0,
+    stealCores: seconds > 0 ? Math.round((steal / seconds) * 100) / 100 : 0,
+    machineBusy: totalTicks > 0 ? Math.round((1 - (after.idle - before.idle + after.steal - before.steal) / totalTicks) * 100) / 100 : 0,
     top: top.sort((a, b) => b.cpuS - a.cpuS).slice(0, 5),
   };
 }
