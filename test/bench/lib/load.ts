@@ -41,8 +41,10 @@ export interface LoadResult {
   scheduledLatencyMs?: Percentiles;
   /** paced runs: 2xx responses to the uncounted warm-up requests (their CPU is in the run's) */
   warmup2xx?: number;
-  /** paced runs: percentiles per second of the run, by send time (where the tail came from) */
-  /** latency by the second requests were sent in, beside the whole machine's CPU in that second (% of all cores) */
+  /**
+   * paced runs: percentiles per second of the run, by send time (where the tail came from), beside
+   * the whole machine's busy and steal shares in that second (% of all cores)
+   */
   perSecond?: Array<{ second: number; n: number; p50: number; p99: number; max: number; busyPct?: number; stealPct?: number }>;
   /** autocannon's own figures: whole milliseconds, coordinated-omission correction at a fixed rate */
   autocannon?: { reqPerSecMean: number; latencyMs: Percentiles };
