@@ -3,7 +3,7 @@
 // missing or older than the lockfile, builds the console when its build is stale, then runs the
 // platform (with demo data unless NODE_ENV=production) and forwards signals to it.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -32,7 +32,12 @@ if (consoleBuildIsStale(root)) {
 
 if (process.argv.includes("--install-only")) process.exit(0);
 
-const args = ["--import", "tsx", join(root, "src", "main.ts")];
+// V8 flags of the platform process (the bench starts its platform processes with them too): a young
+// generation of up to 64 MB per semi-space instead of 16 lets a pipeline's batch, thousands of
+// short-lived objects, die young instead of being copied and promoted. Measured in alternating
+// bench runs: recommendations used 9–10 % less CPU per event and drained faster in every pair.
+const nodeFlags = JSON.parse(readFileSync(join(root, "src", "platform-node-flags.json"), "utf8"));
+const args = [...nodeFlags, "--import", "tsx", join(root, "src", "main.ts")];
 if (process.env.NODE_ENV !== "production") args.push("--demo");
 const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit" });
 for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => child.kill(signal));
