@@ -1,4 +1,4 @@
-// The start command (and, with --install-only, the test command's pre-step). Plain JavaScript with
+// The start command, of `npm start` and of the Docker image (and, with --install-only, the test command's pre-step). Plain JavaScript with
 // no dependencies, because on a fresh clone nothing is installed yet: installs when node_modules is
 // missing or older than the lockfile, builds the console when its build is stale, then runs the
 // platform (with demo data unless NODE_ENV=production) and forwards signals to it.
@@ -34,8 +34,8 @@ if (process.argv.includes("--install-only")) process.exit(0);
 
 // V8 flags of the platform process (the bench starts its platform processes with them too): a young
 // generation of up to 64 MB per semi-space instead of 16 lets a pipeline's batch, thousands of
-// short-lived objects, die young instead of being copied and promoted. Measured in alternating
-// bench runs: recommendations used 9–10 % less CPU per event and drained faster in every pair.
+// short-lived objects, die young instead of being copied and promoted. In nine alternating bench
+// pairs the recommendations and lead pipelines drained faster with it in every one (README, "Choices").
 const nodeFlags = JSON.parse(readFileSync(join(root, "src", "platform-node-flags.json"), "utf8"));
 const args = [...nodeFlags, "--import", "tsx", join(root, "src", "main.ts")];
 if (process.env.NODE_ENV !== "production") args.push("--demo");
