@@ -1,7 +1,8 @@
-// The start command, of `npm start` and of the Docker image (and, with --install-only, the test command's pre-step). Plain JavaScript with
-// no dependencies, because on a fresh clone nothing is installed yet: installs when node_modules is
-// missing or older than the lockfile, builds the console when its build is stale, then runs the
-// platform (with demo data unless NODE_ENV=production) and forwards signals to it.
+// The start command of `npm start` and of the Docker image (with --install-only, the test command's
+// pre-step). Plain JavaScript with no dependencies, because on a fresh clone nothing is installed
+// yet: installs when node_modules is missing or older than the lockfile, builds the console when
+// its build is stale, then runs the platform (with demo data unless NODE_ENV=production) and
+// forwards signals to it.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
