@@ -799,9 +799,10 @@ function table(report: Report): string {
     rows.push(["  alerts raised per round (median)", fmt(median(cost.timeline.map((r) => r.alerts))), "", ""]);
   }
 
-  const noisy = (Object.entries(report.background) as Array<[string, Background]>).filter(([k, b]) => k !== "before" && b.otherCores >= NOISY_CORES);
+  const phases = (Object.entries(report.background) as Array<[string, Background]>).filter(([k]) => k !== "before");
+  const noisy = phases.filter(([, b]) => b.otherCores >= NOISY_CORES);
   if (noisy.length > 0) rows.push(["Other processes' CPU (shared machine)", noisy.map(([k, b]) => `${k} ${fmt(b.otherCores, 2)}`).join(", "), `of ${cpus().length} cores`, "NOISY"]);
-  const stolen = (Object.entries(report.background) as Array<[string, Background]>).filter(([k, b]) => k !== "before" && b.stealCores >= STEAL_NOTED_CORES);
+  const stolen = phases.filter(([, b]) => b.stealCores >= STEAL_NOTED_CORES);
   if (stolen.length > 0) rows.push(["Hypervisor steal (VM)", stolen.map(([k, b]) => `${k} ${fmt(b.stealCores, 2)}`).join(", "), `of ${cpus().length} cores`, ""]);
 
   const headers: [string, string, string, string] = ["metric", "measured", "target / ceiling", ""];

@@ -1,5 +1,5 @@
 import autocannon from "autocannon";
-import { cpuTotals } from "./machine.ts";
+import { cpuShares, cpuTotals, type CpuTotals } from "./machine.ts";
 import { encodeRequest, RawHttpPool } from "./raw-http.ts";
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -154,7 +154,7 @@ export async function runPaced(spec: LoadSpec & { overallRate: number; maxSocket
     });
 
   // the machine's CPU ticks at each measured second's start (and the last one's end)
-  const ticks: Array<ReturnType<typeof cpuTotals>> = [];
+  const ticks: CpuTotals[] = [];
   const sampleTicks = () => {
     ticks.push(cpuTotals());
     if (ticks.length <= spec.durationS) setTimeout(sampleTicks, Math.max(0, measuredFrom + ticks.length * 1000 - performance.now()));
@@ -195,11 +195,8 @@ export async function runPaced(spec: LoadSpec & { overallRate: number; maxSocket
   const perSecond = [...bySecond].sort(([a], [b]) => a - b).map(([second, list]) => {
     const p = percentiles(list);
     const [from, to] = [ticks[second], ticks[second + 1]];
-    const all = from && to ? to.total - from.total : 0;
-    if (all <= 0) return { second, n: list.length, p50: p.p50, p99: p.p99, max: p.max };
-    const steal = to!.steal - from!.steal;
-    const busy = all - (to!.idle - from!.idle) - steal;
-    return { second, n: list.length, p50: p.p50, p99: p.p99, max: p.max, busyPct: (100 * busy) / all, stealPct: (100 * steal) / all };
+    const shares = from && to ? cpuShares(from, to) : null;
+    return { second, n: list.length, p50: p.p50, p99: p.p99, max: p.max, ...shares };
   });
   return {
     tool: "paced",

@@ -79,7 +79,13 @@ export interface Snapshot {
  * time a virtual CPU was ready to run and the hypervisor ran something else: on this VM it comes
  * in bursts, and the processes measured cannot tell it from a slow second of their own.
  */
-export function cpuTotals(): { total: number; idle: number; steal: number } {
+export interface CpuTotals {
+  total: number;
+  idle: number;
+  steal: number;
+}
+
+export function cpuTotals(): CpuTotals {
   try {
     // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user
     const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
@@ -87,6 +93,14 @@ export function cpuTotals(): { total: number; idle: number; steal: number } {
   } catch {
     return { total: 0, idle: 0, steal: 0 };
   }
+}
+
+/** The machine's busy and steal shares between two readings of `cpuTotals`, in % of all cores; busy excludes steal. */
+export function cpuShares(before: CpuTotals, after: CpuTotals): { busyPct: number; stealPct: number } | null {
+  const all = after.total - before.total;
+  if (all <= 0) return null;
+  const steal = after.steal - before.steal;
+  return { busyPct: (100 * (all - (after.idle - before.idle) - steal)) / all, stealPct: (100 * steal) / all };
 }
 
 export function snapshot(): Snapshot {
@@ -160,7 +174,7 @@ export function background(before: Snapshot, after: Snapshot, cores: number): Ba
     otherCpuS: Math.round(other * 10) / 10,
     otherCores: seconds > 0 ? Math.round((other / seconds) * 100) / 100 : 0,
     stealCores: seconds > 0 ? Math.round((steal / seconds) * 100) / 100 : 0,
-    machineBusy: totalTicks > 0 ? Math.round((1 - (after.idle - before.idle + after.steal - before.steal) / totalTicks) * 100) / 100 : 0,
+    machineBusy: Math.round(cpuShares(before, after)?.busyPct ?? 0) / 100,
     top: top.sort((a, b) => b.cpuS - a.cpuS).slice(0, 5),
   };
 }
