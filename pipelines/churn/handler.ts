@@ -14,8 +14,8 @@ const KEY_FACTORS = 3;
 /** Customer states kept in memory between batches (about a kilobyte each); others are read from Postgres. */
 const CACHED_CUSTOMERS = 50_000;
 
-// The batch's history as one JSON array per column, zipped by position (as in state.ts); a message
-// id already stored (a redelivery) is skipped.
+// The batch's history as one JSON array per column, zipped by position (as in state.ts); an event
+// already stored (its key and stream sequence: a redelivery) is skipped.
 const INSERT_HISTORY_SQL = `
   INSERT INTO churn_history (customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq)
   SELECT customer_id, message_id, event_type, churn_probability::double precision, risk_level, model, model_version, key_factors::jsonb,
@@ -24,7 +24,7 @@ const INSERT_HISTORY_SQL = `
                     json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
                     json_array_elements_text(?::json), json_array_elements(?::json), json_array_elements_text(?::json))
          AS h(customer_id, message_id, event_type, churn_probability, risk_level, model, model_version, key_factors, stream_seq)
-  ON CONFLICT (message_id) DO NOTHING`;
+  ON CONFLICT (customer_id, stream_seq) DO NOTHING`;
 
 interface HistoryRow extends Record<string, unknown> {
   customerId: string;

@@ -21,8 +21,8 @@ const OTHER_TYPES = "(other)";
 /** Lead states kept in memory between batches (a few KB each); a lead beyond them is read from Postgres. */
 const CACHED_LEADS = 20_000;
 
-// The batch's history as one JSON array per column, zipped by position (as in state.ts); a message
-// id already stored (a redelivery) is skipped.
+// The batch's history as one JSON array per column, zipped by position (as in state.ts); an event
+// already stored (its key and stream sequence: a redelivery) is skipped.
 const INSERT_SCORES_SQL = `
   INSERT INTO lead_scores (lead_id, message_id, event_type, score, tier, model, model_version, stream_seq)
   SELECT lead_id, message_id, event_type, score::double precision, tier, model, model_version, stream_seq::bigint
@@ -30,7 +30,7 @@ const INSERT_SCORES_SQL = `
                     json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
                     json_array_elements_text(?::json), json_array_elements_text(?::json))
          AS h(lead_id, message_id, event_type, score, tier, model, model_version, stream_seq)
-  ON CONFLICT (message_id) DO NOTHING`;
+  ON CONFLICT (lead_id, stream_seq) DO NOTHING`;
 
 interface ScoreRow extends Record<string, unknown> {
   leadId: string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
+import { headers as natsHeaders, nanos } from "@nats-io/transport-node";
 import { createLeadHandler } from "../../pipelines/lead/handler.ts";
 import { createLogger } from "../../src/log.ts";
 import type { Platform } from "../../src/platform.ts";
@@ -74,6 +74,31 @@ describe("the lead pipeline", () => {
     assert.ok(h.every((r) => r.model === "b2b_lead_score" && r.model_version === "1.0.0" && /^[A-E]$/.test(r.tier) && r.score > 0 && r.score < 1));
     assert.equal(h.at(-1)!.score, s.score);
     assert.equal(Number(s.last_seq), Number(h.at(-1)!.stream_seq));
+  });
+
+  it("scores an event published again after the duplicate window once more, as its state applies it once more", async () => {
+    const { stream } = platform.bus.names.eventStreams.find((s) => s.domain === "lead")!;
+    const { config: streamConfig } = await platform.bus.jsm.streams.info(stream);
+    await platform.bus.jsm.streams.update(stream, { ...streamConfig, duplicate_window: nanos(100) });
+    try {
+      const envelope = { id: "L-again-1", domain: "lead", key: "L-again", type: "page_view", data: { page: "pricing" }, timestamp: new Date(T0).toISOString() };
+      const subject = platform.bus.names.eventSubject("lead", "L-again");
+      const first = await platform.bus.publisher.publish("events", subject, envelope, { msgId: envelope.id });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = await platform.bus.publisher.publish("events", subject, envelope, { msgId: envelope.id });
+      assert.ok(second.seq > first.seq && !second.duplicate, "past the window, the stream stores the event again");
+      await seen("L-again", 2);
+      const h = await history("L-again");
+      assert.deepEqual(
+        h.map((r) => [r.message_id, Number(r.stream_seq)]),
+        [
+          ["L-again-1", first.seq],
+          ["L-again-1", second.seq],
+        ],
+      );
+    } finally {
+      await platform.bus.jsm.streams.update(stream, streamConfig);
+    }
   });
 
   it("raises lead.hot once, on alerts.lead.hot, when a lead becomes tier A", async () => {
