@@ -130,11 +130,13 @@ export function createLeadHandler(deps: PipelineDeps) {
       const b2bRows = new ScoringBuffer(b2b, events.length);
       const fallbackRows = new ScoringBuffer(fallback, events.length);
       const applied: Applied[] = [];
+      const profileChanged = new Set<LeadState>();
       for (const e of events.sort((a, b) => a.msg.seq - b.msg.seq)) {
         const state = states.get(e.envelope.key)!;
         if (e.msg.seq <= state.lastSeq) continue; // applied before a redelivery; nothing to do
         state.aggregates ??= emptyAggregates(e.event.at);
         applyEvent(state.aggregates, state.profile, e.event);
+        if (e.event.kind === "profile") profileChanged.add(state);
         const { type } = e.envelope;
         const named = e.event.kind !== "unknown" || Object.hasOwn(state.counters, type) || Object.keys(state.counters).length < MAX_COUNTED_TYPES;
         countEventType(state.counters, named ? type : OTHER_TYPES);
@@ -181,7 +183,7 @@ export function createLeadHandler(deps: PipelineDeps) {
           });
         }
       }
-      await saveStates(trx, [...new Set(applied.map((a) => a.state))]);
+      await saveStates(trx, [...new Set(applied.map((a) => a.state))], profileChanged);
       if (history.length > 0) await trx.raw(INSERT_SCORES_SQL, history.bindings());
       return { alerts: await insertAlerts(trx, newAlerts), states: states.values() };
     });

@@ -58,12 +58,17 @@ const CREATE_SQL = `
   INSERT INTO lead_state (lead_id) SELECT id FROM json_array_elements_text(?::json) AS id ORDER BY id
   ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id`;
 
+// A profile left as it was travels as null and keeps the stored one (json_array_elements_text
+// gives SQL NULL for a JSON null): profile updates are a minority of a lead's events (12 % in the
+// bench's mix) and a profile is nearly half of a state's JSON. Rewriting 1,400 states a batch with
+// one profile in six sent, Postgres spent 440–450 CPU-ms per 20 batches against 530–620 with
+// every profile, and JSON.stringify 65–99 ms against 80–134 (four alternating rounds).
 const SAVE_SQL = `
   UPDATE lead_state AS s
-     SET aggregates = v.aggregates, profile = v.profile, counters = v.counters, last_seq = v.last_seq::bigint,
+     SET aggregates = v.aggregates, profile = coalesce(v.profile::json, s.profile), counters = v.counters, last_seq = v.last_seq::bigint,
          events_seen = v.events_seen::integer, score = v.score::double precision, tier = v.tier, model = v.model,
          model_version = v.model_version, scored_at = v.scored_at::timestamptz, updated_at = now()
-    FROM ROWS FROM (json_array_elements_text(?::json), json_array_elements(?::json), json_array_elements(?::json),
+    FROM ROWS FROM (json_array_elements_text(?::json), json_array_elements(?::json), json_array_elements_text(?::json),
                     json_array_elements(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
                     json_array_elements_text(?::json), json_array_elements_text(?::json), json_array_elements_text(?::json),
                     json_array_elements_text(?::json), json_array_elements_text(?::json))
@@ -86,13 +91,16 @@ export function lockStates(trx: Knex.Transaction, ids: readonly string[], cache:
   return lockCachedStates(trx, ids, cache, TABLE);
 }
 
-/** Writes back states taken with `lockStates` (their rows exist and are locked by this transaction). */
-export async function saveStates(trx: Knex.Transaction, states: readonly LeadState[]): Promise<void> {
+/**
+ * Writes back states taken with `lockStates` (their rows exist and are locked by this transaction);
+ * the profiles of states outside `profileChanged` are not sent, their stored ones stay.
+ */
+export async function saveStates(trx: Knex.Transaction, states: readonly LeadState[], profileChanged: ReadonlySet<LeadState>): Promise<void> {
   if (states.length === 0) return;
   const result = await trx.raw(SAVE_SQL, [
     json(states.map((s) => s.leadId)),
     json(states.map((s) => s.aggregates ?? {})),
-    json(states.map((s) => s.profile)),
+    json(states.map((s) => (profileChanged.has(s) ? s.profile : null))),
     json(states.map((s) => s.counters)),
     json(states.map((s) => s.lastSeq)),
     json(states.map((s) => s.eventsSeen)),

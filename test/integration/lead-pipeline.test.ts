@@ -179,15 +179,18 @@ describe("the lead pipeline", () => {
   });
 
   it("keeps state across a restart", async () => {
-    await send("L-6", [["page_view", {}], ["email_open"]]);
+    await send("L-6", [["profile", { company_revenue: 5_000_000 }], ["page_view", {}]]);
     await seen("L-6", 2);
+    await send("L-6", [["email_open", {}, T0 + 2 * HOUR]]);
+    await seen("L-6", 3);
     await platform.close();
     platform = await startTestPlatform(config, roles);
-    await send("L-6", [["page_view", {}, T0 + 5 * HOUR]]);
-    const s = await seen("L-6", 3);
+    await send("L-6", [["page_view", {}, T0 + 5 * HOUR], ["profile", { company_employee_count: 40 }, T0 + 6 * HOUR]]);
+    const s = await seen("L-6", 5);
     assert.equal(s.aggregates.visits, 2);
     assert.equal(s.aggregates.touches, 3);
-    assert.equal((await history("L-6")).length, 3);
+    assert.deepEqual(s.profile, { company_revenue: 5_000_000, company_employee_count: 40 }, "a batch without a profile event kept the stored profile");
+    assert.equal((await history("L-6")).length, 5);
   });
 
   it("reloads a lead another process has moved on since this one cached it", async () => {
