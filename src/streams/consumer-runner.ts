@@ -1,7 +1,8 @@
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { LeaderLock } from "../db/leader-lock.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
+import { AckWatermark } from "./ack-watermark.ts";
 import type { Bus } from "./bus.ts";
 import { encodeJson } from "./codec.ts";
 import { deadLetter, failureKey, type FailureRecord } from "./dead-letter.ts";
@@ -22,7 +23,10 @@ export interface Reply {
 /** What a handler decided for one message of its batch. */
 export type Outcome =
   | { kind: "ack"; reply?: Reply }
-  /** a transient failure: redeliver after `delayMs` */
+  /**
+   * a transient failure: redeliver after `delayMs` (unordered runners); an ordered runner retries
+   * the whole batch in place instead, as if the handler had thrown
+   */
   | { kind: "retry"; error: string; delayMs?: number }
   /** a message that can never succeed: copied to the dead-letter stream at once, then terminated */
   | { kind: "invalid"; error: string; reply?: Reply };
@@ -34,8 +38,8 @@ export type BatchHandler = (batch: readonly JsMsg[]) => Promise<Outcome[]>;
 
 export interface RunnerOptions {
   pipeline: string;
-  /** the durable pull consumer this runner creates or reconciles, then reads */
-  consumer: DurableSpec;
+  /** the durable pull consumer this runner creates or reconciles, then reads (its ack policy follows `ordered`) */
+  consumer: Omit<DurableSpec, "ackPolicy">;
   handler: BatchHandler;
   /** messages handed to the handler at once */
   batchSize: number;
@@ -52,7 +56,9 @@ export interface RunnerOptions {
    * Stateful pipelines need stream order per key. An ordered runner consumes only while it holds
    * its leader lock (other processes stand by), rewinds the consumer to its ack floor when it takes
    * over (so messages a previous leader took but never acked come first, in order), and retries a
-   * batch whose handler throws in place instead of letting later messages overtake it.
+   * batch whose handler throws in place instead of letting later messages overtake it. Being the
+   * consumer's only reader, it acks cumulatively (AckPolicy.All): one ack per finished batch
+   * instead of one per message.
    */
   ordered: boolean;
   /** delay before a failed message is redelivered, doubled per delivery */
@@ -74,6 +80,11 @@ export interface RunnerDeps {
  * or nakked; calling it twice returns the same promise.
  */
 export class ConsumerRunner {
+  private readonly consumer: DurableSpec;
+  /** ordered runners: what may be acked so far */
+  private readonly watermark = new AckWatermark();
+  /** ordered runners, per lane: a batch was left unfinished while stopping, so no later one may run */
+  private readonly abandoned: boolean[];
   private pulling?: Promise<void>;
   private pullStopped = true;
   private roomFreed?: () => void;
@@ -95,9 +106,11 @@ export class ConsumerRunner {
     private readonly deps: RunnerDeps,
   ) {
     if (options.ordered && !deps.lock) throw new Error(`ordered pipeline ${options.pipeline} needs a leader lock`);
+    this.consumer = { ...options.consumer, ackPolicy: options.ordered ? AckPolicy.All : AckPolicy.Explicit };
     const lanes = options.lanes ?? 1;
     this.buffers = Array.from({ length: lanes }, () => []);
     this.running = new Array<number>(lanes).fill(0);
+    this.abandoned = new Array<boolean>(lanes).fill(false);
   }
 
   /** Every message of one subject (so of one key) goes to the same lane. */
@@ -111,15 +124,15 @@ export class ConsumerRunner {
   }
 
   private get stream(): string {
-    return this.options.consumer.stream;
+    return this.consumer.stream;
   }
 
   private get durable(): string {
-    return this.options.consumer.durable;
+    return this.consumer.durable;
   }
 
   async start(): Promise<void> {
-    await ensureDurable(this.deps.bus.jsm, this.options.consumer);
+    await ensureDurable(this.deps.bus.jsm, this.consumer);
     if (this.options.ordered) {
       this.leading = this.lead(this.deps.lock!);
     } else {
@@ -150,15 +163,19 @@ export class ConsumerRunner {
    * Messages a previous leader took but never acked stay pending until ack_wait expires, while new
    * ones would be delivered first. Recreating the consumer at its ack floor delivers everything
    * after the floor again, in stream order; what was committed but not acked is skipped by the
-   * handler's own idempotence.
+   * handler's own idempotence. A consumer made with explicit acks (before cumulative ones) is
+   * recreated the same way, since the server cannot change a consumer's ack policy.
    */
   private async rewindToAckFloor(): Promise<void> {
     const info = await this.deps.bus.jsm.consumers.info(this.stream, this.durable);
-    if (info.num_ack_pending === 0) return;
+    if (info.num_ack_pending === 0 && info.config.ack_policy === this.consumer.ackPolicy) return;
     const startSeq = info.ack_floor.stream_seq + 1;
-    this.deps.log.info({ pipeline: this.options.pipeline, startSeq, ackPending: info.num_ack_pending }, "rewinding consumer to its ack floor");
+    this.deps.log.info(
+      { pipeline: this.options.pipeline, startSeq, ackPending: info.num_ack_pending, ackPolicy: [info.config.ack_policy, this.consumer.ackPolicy] },
+      "recreating consumer at its ack floor",
+    );
     await this.deps.bus.jsm.consumers.delete(this.stream, this.durable);
-    await ensureDurable(this.deps.bus.jsm, { ...this.options.consumer, startSeq });
+    await ensureDurable(this.deps.bus.jsm, { ...this.consumer, startSeq });
   }
 
   /**
@@ -170,6 +187,8 @@ export class ConsumerRunner {
    */
   private async openConsume(): Promise<void> {
     const consumer = await this.deps.bus.js.consumers.get(this.stream, this.durable);
+    this.watermark.reset();
+    this.abandoned.fill(false);
     this.pullStopped = false;
     this.pulling = (async () => {
       while (!this.pullStopped) {
@@ -183,6 +202,7 @@ export class ConsumerRunner {
             // Every message says how many are still waiting behind it; asking the server instead
             // (consumer INFO while pull requests wait) stalls deliveries on nats-server 2.9.
             this.deps.metrics.consumerPending.set({ pipeline: this.options.pipeline }, msg.info.pending);
+            if (this.options.ordered) this.watermark.add(msg);
             const lane = this.buffers[this.laneOf(msg)]!;
             lane.push(msg);
             this.buffered++;
@@ -197,10 +217,17 @@ export class ConsumerRunner {
     })();
   }
 
-  /** Resolves when the messages held here (buffered or in a batch) leave room for one more batch. */
+  /**
+   * Resolves when the messages held here (buffered or in a batch) leave room for one more batch,
+   * and, for cumulative acks, when the messages not yet acked (finished ones wait behind a slower
+   * lane's batch) stay within half the consumer's max_ack_pending.
+   */
   private async roomForBatch(): Promise<void> {
-    const limit = this.options.batchSize * (this.options.maxInFlightBatches * this.buffers.length + 1);
-    while (!this.pullStopped && this.buffered + this.inFlightMessages + this.options.batchSize > limit) {
+    const { batchSize } = this.options;
+    const limit = batchSize * (this.options.maxInFlightBatches * this.buffers.length + 1);
+    const full = () =>
+      this.buffered + this.inFlightMessages + batchSize > limit || (this.options.ordered && this.watermark.size + batchSize > this.consumer.maxAckPending / 2);
+    while (!this.pullStopped && full()) {
       await new Promise<void>((resolve) => (this.roomFreed = resolve));
     }
   }
@@ -233,13 +260,19 @@ export class ConsumerRunner {
 
   private flush(): void {
     this.buffers.forEach((buffer, lane) => {
+      if (this.abandoned[lane]) {
+        // unacked, these come back in order when the next leader rewinds to the ack floor
+        this.buffered -= buffer.length;
+        buffer.length = 0;
+        return;
+      }
       while (buffer.length > 0 && this.running[lane]! < this.options.maxInFlightBatches) {
         const batch = buffer.splice(0, this.options.batchSize);
         this.buffered -= batch.length;
         this.inFlightMessages += batch.length;
         this.running[lane]!++;
         this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, this.inFlightMessages + this.buffered);
-        const run = this.runBatch(batch).finally(() => {
+        const run = this.runBatch(batch, lane).finally(() => {
           this.inFlight.delete(run);
           this.running[lane]!--;
           this.inFlightMessages -= batch.length;
@@ -256,7 +289,7 @@ export class ConsumerRunner {
     if (!this.deps.bus.replies.answerLocally(subject, value)) this.deps.bus.nc.publish(subject, encodeJson(value));
   }
 
-  private async runBatch(batch: JsMsg[]): Promise<void> {
+  private async runBatch(batch: JsMsg[], lane: number): Promise<void> {
     const { pipeline } = this.options;
     const started = performance.now();
     const outcomes = await this.handle(batch);
@@ -265,7 +298,9 @@ export class ConsumerRunner {
       const outcome = outcomes[i] ?? { kind: "retry", error: "handler returned no outcome" };
       this.deps.metrics.consumed.inc({ pipeline, outcome: outcome.kind });
       if (outcome.kind !== "retry" && outcome.reply) this.reply(outcome.reply);
-      if (outcome.kind === "ack") {
+      if (this.options.ordered) {
+        await this.settleOrdered(msg, outcome, lane);
+      } else if (outcome.kind === "ack") {
         msg.ack();
       } else if (outcome.kind === "invalid") {
         await this.deadLetterNow(msg, outcome.error);
@@ -277,8 +312,31 @@ export class ConsumerRunner {
         msg.nak(outcome.delayMs ?? this.retryDelay(msg.info.deliveryCount));
       }
     }
+    if (this.options.ordered) this.watermark.advance()?.ack();
     this.deps.metrics.batchSize.observe({ pipeline }, batch.length);
     this.deps.metrics.batchDuration.observe({ pipeline }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Ordered runners: a finished message (acked or dead-lettered) waits for the cumulative ack. A
+   * retry outcome here means the batch failed while stopping: its lane stops, and the next leader
+   * gets these messages again when it rewinds to the ack floor. Never a nak or a term: under
+   * AckPolicy.All either would move the ack floor past messages other lanes have not finished.
+   */
+  private async settleOrdered(msg: JsMsg, outcome: Outcome, lane: number): Promise<void> {
+    if (outcome.kind === "ack" || (outcome.kind === "invalid" && (await this.deadLetterOrdered(msg, outcome.error)))) {
+      this.watermark.finished(msg);
+    } else {
+      this.abandoned[lane] = true;
+    }
+  }
+
+  /** The handler's outcomes; for an ordered runner, a retry outcome fails the batch (retried in place). */
+  private async callHandler(batch: JsMsg[]): Promise<Outcome[]> {
+    const outcomes = await this.options.handler(batch);
+    const retry = this.options.ordered ? outcomes.find((o) => o.kind === "retry") : undefined;
+    if (retry?.kind === "retry") throw new Error(retry.error);
+    return outcomes;
   }
 
   /**
@@ -291,23 +349,24 @@ export class ConsumerRunner {
     let error = "";
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.options.handler(batch);
+        return await this.callHandler(batch);
       } catch (err) {
         error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         this.deps.log.error({ err, pipeline: this.options.pipeline, size: batch.length, attempt }, "batch failed");
-        const again = this.options.ordered && !this.stopRequested && (isTransient(err) || attempt < this.options.consumer.maxDeliver);
+        const again = this.options.ordered && !this.stopRequested && (isTransient(err) || attempt < this.consumer.maxDeliver);
         if (!again) break;
         for (const msg of batch) msg.working(); // restart ack_wait while we wait
         await new Promise((r) => setTimeout(r, this.retryDelay(attempt)));
       }
     }
-    if (this.options.ordered && batch.length > 1 && !this.stopRequested) {
+    if (this.options.ordered && !this.stopRequested) {
+      if (batch.length === 1) return [{ kind: "invalid", error }];
       // Thousands of one-message transactions can outlast ack_wait, and none is acked before the
       // last ends (runBatch settles the batch): keep the whole batch ours meanwhile.
       const outcomes: Outcome[] = [];
       let touched = performance.now();
       for (const msg of batch) {
-        if (performance.now() - touched > this.options.consumer.ackWaitMs / 3) {
+        if (performance.now() - touched > this.consumer.ackWaitMs / 3) {
           for (const m of batch) m.working();
           touched = performance.now();
         }
@@ -321,7 +380,7 @@ export class ConsumerRunner {
   /** One message of a failed ordered batch, on its own: a poison message is found and dead-lettered. */
   private async handleAlone(msg: JsMsg): Promise<Outcome[]> {
     try {
-      return await this.options.handler([msg]);
+      return await this.callHandler([msg]);
     } catch (err) {
       return [{ kind: "invalid", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }];
     }
@@ -331,8 +390,27 @@ export class ConsumerRunner {
     return Math.min((this.options.retryBaseDelayMs ?? 500) * 2 ** (attempt - 1), 30_000);
   }
 
-  /** Copies a message that will not be processed to the DLQ and terminates it. */
+  /** Copies a message that will not be processed to the DLQ and terminates it; if the copy fails, naks it. */
   private async deadLetterNow(msg: JsMsg, error: string): Promise<void> {
+    if (await this.copyToDeadLetters(msg, error)) {
+      msg.term(error.slice(0, 200));
+    } else {
+      await this.recordFailure(msg, error);
+      msg.nak(this.retryDelay(msg.info.deliveryCount));
+    }
+  }
+
+  /** Ordered runners: copies a message to the DLQ, trying again until it is copied or the runner stops. */
+  private async deadLetterOrdered(msg: JsMsg, error: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      if (await this.copyToDeadLetters(msg, error)) return true;
+      if (this.stopRequested) return false;
+      msg.working();
+      await new Promise((r) => setTimeout(r, this.retryDelay(attempt)));
+    }
+  }
+
+  private async copyToDeadLetters(msg: JsMsg, error: string): Promise<boolean> {
     try {
       await deadLetter(
         { publisher: this.deps.bus.publisher, names: this.deps.bus.names, metrics: this.deps.metrics, log: this.deps.log },
@@ -345,11 +423,10 @@ export class ConsumerRunner {
           failure: { error, consumer: this.durable, deliveries: msg.info.deliveryCount, at: new Date().toISOString() },
         },
       );
-      msg.term(error.slice(0, 200));
+      return true;
     } catch (err) {
-      this.deps.log.warn({ err }, "could not dead-letter an invalid message; it will be redelivered");
-      await this.recordFailure(msg, error);
-      msg.nak(this.retryDelay(msg.info.deliveryCount));
+      this.deps.log.warn({ err, pipeline: this.options.pipeline }, "could not copy a message to the dead-letter stream; trying again");
+      return false;
     }
   }
 

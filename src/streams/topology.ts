@@ -74,6 +74,13 @@ export interface DurableSpec {
   ackWaitMs: number;
   /** the server stops delivering past this many unacknowledged messages: the pipeline's backpressure */
   maxAckPending: number;
+  /**
+   * Explicit: every message is acked on its own. All: an ack covers every message up to its stream
+   * sequence, so an ordered runner acks a whole batch with one message. Set when the consumer is
+   * created: the server cannot change it, so a consumer found with the other policy is left as it
+   * is here (an ordered runner recreates it when it takes the lead, see ConsumerRunner).
+   */
+  ackPolicy: AckPolicy;
   /** create the consumer to deliver from this stream sequence on (a rewind); only when creating */
   startSeq?: number;
 }
@@ -82,7 +89,7 @@ export interface DurableSpec {
 export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
   const config: Partial<ConsumerConfig> = {
     durable_name: spec.durable,
-    ack_policy: AckPolicy.Explicit,
+    ack_policy: spec.ackPolicy,
     ...(spec.startSeq ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: spec.startSeq } : { deliver_policy: DeliverPolicy.All }),
     ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
     max_deliver: spec.maxDeliver,

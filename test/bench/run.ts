@@ -526,8 +526,9 @@ async function benchRaw(c: DrainCase, events: readonly BenchEvent[]): Promise<Ra
     });
     log(`raw ${c.pipeline}: publishing ${events.length} messages to ${stream}`);
     const pub = await publishAll(js, events, (e) => `${subjectPrefix}.${c.domain}.${e.key}`);
-    // max_ack_pending as an ordered pipeline's durable gets it (batchSize 1000 × 1 in flight × 4)
-    await jsm.consumers.add(stream, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 4_000 });
+    // acked as the stateful pipelines ack (src/streams/ack-watermark.ts): cumulatively, one ack
+    // per 1,000 messages and one for the last
+    await jsm.consumers.add(stream, { durable_name: "raw", ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All, max_ack_pending: 4_000 });
     const consumer = await js.consumers.get(stream, "raw");
     const timeoutMs = Math.max(5_000, Math.min(60_000, budgetLeft() - CLEANUP_RESERVE_MS));
     const started = performance.now();
@@ -535,8 +536,8 @@ async function benchRaw(c: DrainCase, events: readonly BenchEvent[]): Promise<Ra
     let acked = 0;
     const timer = setTimeout(() => void messages.close(), timeoutMs);
     for await (const m of messages) {
-      m.ack();
-      if (++acked >= events.length) break;
+      if (++acked % 1_000 === 0 || acked >= events.length) m.ack();
+      if (acked >= events.length) break;
     }
     clearTimeout(timer);
     await nc.flush(); // every ack has reached the server

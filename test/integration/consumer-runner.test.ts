@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, type JsMsg } from "@nats-io/jetstream";
 import { createInbox } from "@nats-io/transport-node";
 import { createLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
@@ -29,8 +29,12 @@ describe("ConsumerRunner against real JetStream", () => {
   });
 
   // each test reads its own domain's stream, whole (as pipelines do)
-  async function run(domain: EventDomain, handler: BatchHandler, options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number; lanes?: number; ackWaitMs?: number } = {}) {
-    const durable = `d${++durableCount}`;
+  async function run(
+    domain: EventDomain,
+    handler: BatchHandler,
+    options: { ordered?: boolean; batchSize?: number; maxInFlightBatches?: number; lanes?: number; ackWaitMs?: number; durable?: string } = {},
+  ) {
+    const durable = options.durable ?? `d${++durableCount}`;
     const runner = new ConsumerRunner(
       {
         pipeline: durable,
@@ -267,5 +271,101 @@ describe("ConsumerRunner against real JetStream", () => {
     await new Promise((r) => setTimeout(r, 1500)); // a redelivery would have come by now
     assert.equal(Math.max(...deliveries), 1, "none redelivered while it waited its turn (2 s of work, ack_wait 1 s)");
     assert.deepEqual(handled, [...new Set(handled)].sort((a, b) => a - b), "each once, in order");
+  });
+  it("when ordered, acks cumulatively: one ack per batch at most, never past a message a slower lane has not finished", async () => {
+    const stream = bus.names.events("metric");
+    const slow = bus.names.eventSubject("metric", "slow");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const finished: number[] = [];
+    let batches = 0;
+    const durable = `d${++durableCount}`;
+    const acks = bus.nc.subscribe(`$JS.ACK.${stream}.${durable}.>`);
+    let ackCount = 0;
+    void (async () => {
+      for await (const _ of acks) ackCount++;
+    })();
+    await run("metric", async (batch) => {
+      batches++;
+      if (batch.some((m) => m.subject === slow)) await gate;
+      for (const m of batch) finished.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, batchSize: 10, lanes: 2, durable });
+    const [first] = await Promise.all([
+      bus.publisher.publish("events", slow, { i: 0 }, { msgId: "cumulative-slow" }),
+      ...Array.from({ length: 60 }, (_, i) => bus.publisher.publish("events", bus.names.eventSubject("metric", `fast${i % 6}`), { i }, { msgId: `cumulative-${i}` })),
+    ]);
+    await eventually(async () => (finished.some((seq) => seq > first!.seq) ? true : undefined), 5000, "the other lane finishing later messages");
+    await new Promise((r) => setTimeout(r, 300));
+    const held = await bus.jsm.consumers.info(stream, durable);
+    assert.equal(held.config.ack_policy, AckPolicy.All);
+    assert.ok(held.ack_floor.stream_seq < first!.seq, `ack floor ${held.ack_floor.stream_seq} stays below the unfinished message ${first!.seq}`);
+    release();
+    const total = (await bus.jsm.streams.info(stream)).state.messages;
+    await eventually(async () => (finished.length >= total && (await pendingOf("metric", durable)) === 0 ? true : undefined), 10_000, "all acked");
+    await bus.nc.flush();
+    assert.ok(ackCount >= 1 && ackCount <= batches, `${ackCount} acks for ${batches} batches of ${total} messages`);
+    acks.unsubscribe();
+  });
+
+  it("when ordered, recreates a consumer made with explicit acks at its ack floor", async () => {
+    const stream = bus.names.events("interaction");
+    const durable = `d${++durableCount}`;
+    await Promise.all(Array.from({ length: 12 }, (_, i) => bus.publisher.publish("events", bus.names.eventSubject("interaction", `legacy${i % 3}`), { i }, { msgId: `legacy-${i}` })));
+    await bus.jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit });
+    const legacy = await bus.js.consumers.get(stream, durable);
+    const early: number[] = [];
+    for await (const m of await legacy.fetch({ max_messages: 5, expires: 2000 })) {
+      m.ack();
+      early.push(m.seq);
+    }
+    await bus.nc.flush();
+    await eventually(async () => ((await bus.jsm.consumers.info(stream, durable)).ack_floor.stream_seq === early.at(-1) ? true : undefined), 2000, "explicit acks applied");
+    const seen: number[] = [];
+    await run("interaction", async (batch) => {
+      for (const m of batch) seen.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, durable });
+    const total = (await bus.jsm.streams.info(stream)).state.messages;
+    await eventually(async () => (seen.length >= total - early.length && (await pendingOf("interaction", durable)) === 0 ? true : undefined), 10_000, "the rest handled");
+    assert.equal((await bus.jsm.consumers.info(stream, durable)).config.ack_policy, AckPolicy.All);
+    assert.equal(Math.min(...seen), early.at(-1)! + 1, "from the ack floor on: nothing acked before is handled again");
+    assert.equal(seen.length, total - early.length);
+  });
+
+  it("when ordered and stopped while a batch fails, leaves it unacked; the next leader takes it up, in order", async () => {
+    const stream = bus.names.events("customer");
+    const mine = bus.names.eventSubject("customer", "stop-fail");
+    const durable = `d${++durableCount}`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const firstRun: number[] = [];
+    let failing = false;
+    const { runner } = await run("customer", async (batch) => {
+      if (batch.some((m) => m.subject === mine)) {
+        failing = true;
+        await gate;
+        throw new Error("database unavailable");
+      }
+      for (const m of batch) firstRun.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, durable });
+    const published = await Promise.all(Array.from({ length: 5 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `stop-fail-${i}` })));
+    await eventually(async () => (failing ? true : undefined), 10_000, "the batch with them running");
+    const stopped = runner.stop();
+    release();
+    await stopped;
+    const left = await bus.jsm.consumers.info(stream, durable);
+    assert.ok(left.ack_floor.stream_seq < published[0]!.seq, "the failed batch is not acked");
+    assert.ok(!firstRun.some((seq) => seq >= published[0]!.seq), "nothing after it ran");
+
+    const secondRun: number[] = [];
+    await run("customer", async (batch) => {
+      for (const m of batch) secondRun.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, durable });
+    await eventually(async () => ((await pendingOf("customer", durable)) === 0 ? true : undefined), 10_000, "the next leader finished them");
+    const mineAgain = secondRun.filter((seq) => published.some((p) => p.seq === seq));
+    assert.deepEqual(mineAgain, published.map((p) => p.seq), "each of them once, in order");
   });
 });
