@@ -85,6 +85,14 @@ export class ConsumerRunner {
   private readonly watermark = new AckWatermark();
   /** ordered runners, per lane: a batch was left unfinished while stopping, so no later one may run */
   private readonly abandoned: boolean[];
+  /**
+   * Ordered runners: false once the leader lock is lost. The next leader recreates the consumer
+   * under the same name, and a cumulative ack from this process arriving there would carry this
+   * consumer's delivery sequence, which nats-server 2.9 would take as the new one's ack floor and
+   * then ignore the new leader's own acks until its deliveries caught up. What this process
+   * commits meanwhile is skipped as already applied when the new leader gets it again.
+   */
+  private acking = false;
   private pulling?: Promise<void>;
   private pullStopped = true;
   private roomFreed?: () => void;
@@ -149,7 +157,7 @@ export class ConsumerRunner {
         await this.rewindToAckFloor();
         await this.openConsume();
         this.deps.log.info({ pipeline: this.options.pipeline }, "leading");
-        await Promise.race([stopped, lock.lost]);
+        await Promise.race([stopped, lock.lost.then(() => (this.acking = false))]);
       } catch (err) {
         this.deps.log.error({ err, pipeline: this.options.pipeline }, "leading failed; retrying");
       }
@@ -189,6 +197,7 @@ export class ConsumerRunner {
     const consumer = await this.deps.bus.js.consumers.get(this.stream, this.durable);
     this.watermark.reset();
     this.abandoned.fill(false);
+    this.acking = true;
     this.pullStopped = false;
     this.pulling = (async () => {
       while (!this.pullStopped) {
@@ -312,7 +321,10 @@ export class ConsumerRunner {
         msg.nak(outcome.delayMs ?? this.retryDelay(msg.info.deliveryCount));
       }
     }
-    if (this.options.ordered) this.watermark.advance()?.ack();
+    if (this.options.ordered) {
+      const last = this.watermark.advance();
+      if (this.acking) last?.ack();
+    }
     this.deps.metrics.batchSize.observe({ pipeline }, batch.length);
     this.deps.metrics.batchDuration.observe({ pipeline }, (performance.now() - started) / 1000);
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AckPolicy, type JsMsg } from "@nats-io/jetstream";
 import { createInbox } from "@nats-io/transport-node";
+import pg from "pg";
 import { createLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { LeaderLock } from "../../src/db/leader-lock.ts";
@@ -367,5 +368,40 @@ describe("ConsumerRunner against real JetStream", () => {
     await eventually(async () => ((await pendingOf("customer", durable)) === 0 ? true : undefined), 10_000, "the next leader finished them");
     const mineAgain = secondRun.filter((seq) => published.some((p) => p.seq === seq));
     assert.deepEqual(mineAgain, published.map((p) => p.seq), "each of them once, in order");
+  });
+  it("when ordered and its leader lock is lost mid-batch, acks nothing more; leading again, it takes the batch up from the ack floor", async () => {
+    const stream = bus.names.events("customer");
+    const mine = bus.names.eventSubject("customer", "lock-lost");
+    const durable = `d${++durableCount}`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reached = false;
+    const handled: number[] = [];
+    await run("customer", async (batch) => {
+      if (batch.some((m) => m.subject === mine)) {
+        reached = true;
+        await gate;
+      }
+      for (const m of batch) if (m.subject === mine) handled.push(m.seq);
+      return batch.map(() => ({ kind: "ack" }) as Outcome);
+    }, { ordered: true, durable });
+    const published = await Promise.all(Array.from({ length: 5 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `lock-lost-${i}` })));
+    await eventually(async () => (reached ? true : undefined), 10_000, "the batch with them running");
+    // what a dropped connection does to the lock: the session ends, and the lock with it
+    const c = new pg.Client({ connectionString: config.DATABASE_URL });
+    await c.connect();
+    const { rowCount } = await c.query(
+      `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)`,
+      [`runner-test:${config.STREAM_PREFIX}:${durable}`],
+    );
+    await c.end();
+    assert.equal(rowCount, 1, "the leader's lock session was found");
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    const seqs = published.map((p) => p.seq);
+    await eventually(async () => (handled.length >= 10 && (await pendingOf("customer", durable)) === 0 ? true : undefined), 15_000, "handled again and acked");
+    assert.deepEqual(handled, [...seqs, ...seqs], "once in the lost term (committed, not acked), once more from the ack floor");
+    assert.ok((await bus.jsm.consumers.info(stream, durable)).ack_floor.stream_seq >= seqs.at(-1)!);
   });
 });
