@@ -369,6 +369,7 @@ describe("ConsumerRunner against real JetStream", () => {
     const mineAgain = secondRun.filter((seq) => published.some((p) => p.seq === seq));
     assert.deepEqual(mineAgain, published.map((p) => p.seq), "each of them once, in order");
   });
+
   it("when ordered and its leader lock is lost mid-batch, acks nothing more; leading again, it takes the batch up from the ack floor", async () => {
     const stream = bus.names.events("customer");
     const mine = bus.names.eventSubject("customer", "lock-lost");
