@@ -308,7 +308,9 @@ export class ConsumerRunner {
       this.deps.metrics.consumed.inc({ pipeline, outcome: outcome.kind });
       if (outcome.kind !== "retry" && outcome.reply) this.reply(outcome.reply);
       if (this.options.ordered) {
-        await this.settleOrdered(msg, outcome, lane);
+        // an ack outcome settles without an await: a batch holds thousands of them
+        if (outcome.kind === "ack") this.watermark.finished(msg);
+        else await this.settleOrdered(msg, outcome, lane);
       } else if (outcome.kind === "ack") {
         msg.ack();
       } else if (outcome.kind === "invalid") {
@@ -330,17 +332,15 @@ export class ConsumerRunner {
   }
 
   /**
-   * Ordered runners: a finished message (acked or dead-lettered) waits for the cumulative ack. A
-   * retry outcome here means the batch failed while stopping: its lane stops, and the next leader
-   * gets these messages again when it rewinds to the ack floor. Never a nak or a term: under
-   * AckPolicy.All either would move the ack floor past messages other lanes have not finished.
+   * Ordered runners, a message not acked by its handler: a dead-lettered one is finished and waits
+   * for the cumulative ack. A retry outcome here means the batch failed while stopping: its lane
+   * stops, and the next leader gets these messages again when it rewinds to the ack floor. Never a
+   * nak or a term: under AckPolicy.All either would move the ack floor past messages other lanes
+   * have not finished.
    */
-  private async settleOrdered(msg: JsMsg, outcome: Outcome, lane: number): Promise<void> {
-    if (outcome.kind === "ack" || (outcome.kind === "invalid" && (await this.deadLetterOrdered(msg, outcome.error)))) {
-      this.watermark.finished(msg);
-    } else {
-      this.abandoned[lane] = true;
-    }
+  private async settleOrdered(msg: JsMsg, outcome: Exclude<Outcome, { kind: "ack" }>, lane: number): Promise<void> {
+    if (outcome.kind === "invalid" && (await this.deadLetterOrdered(msg, outcome.error))) this.watermark.finished(msg);
+    else this.abandoned[lane] = true;
   }
 
   /** The handler's outcomes; for an ordered runner, a retry outcome fails the batch (retried in place). */
