@@ -22,7 +22,15 @@ export interface Reply {
 
 /** What a handler decided for one message of its batch. */
 export type Outcome =
-  | { kind: "ack"; reply?: Reply }
+  | {
+      kind: "ack";
+      reply?: Reply;
+      /**
+       * unordered runners: ack only once this resolves (the handler's commit is on disk, see
+       * DurableCommits), nak if it rejects; the reply goes out at once
+       */
+      durable?: Promise<void>;
+    }
   /**
    * a transient failure: redeliver after `delayMs` (unordered runners); an ordered runner retries
    * the whole batch in place instead, as if the handler had thrown
@@ -97,6 +105,8 @@ export class ConsumerRunner {
   private pullStopped = true;
   private roomFreed?: () => void;
   private inFlightMessages = 0;
+  /** unordered runners: handled messages whose acks wait for their commit to reach the disk */
+  private readonly awaitingDurability = new Set<Promise<void>>();
   /** per lane: messages received and not yet in a batch */
   private readonly buffers: JsMsg[][];
   /** per lane: batches running */
@@ -251,6 +261,7 @@ export class ConsumerRunner {
       await Promise.allSettled([...this.inFlight]);
       this.flush();
     }
+    await Promise.allSettled([...this.awaitingDurability]);
   }
 
   private scheduleFlush(laneLength: number): void {
@@ -280,18 +291,23 @@ export class ConsumerRunner {
         this.buffered -= batch.length;
         this.inFlightMessages += batch.length;
         this.running[lane]!++;
-        this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, this.inFlightMessages + this.buffered);
+        this.countAckPending();
         const run = this.runBatch(batch, lane).finally(() => {
           this.inFlight.delete(run);
           this.running[lane]!--;
           this.inFlightMessages -= batch.length;
-          this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, this.inFlightMessages + this.buffered);
+          this.countAckPending();
           this.roomFreed?.();
           this.flush();
         });
         this.inFlight.add(run);
       }
     });
+  }
+
+  /** messages this process holds unacked: buffered, in a batch, or waiting for their commit to reach the disk */
+  private countAckPending(): void {
+    this.deps.metrics.consumerAckPending.set({ pipeline: this.options.pipeline }, this.inFlightMessages + this.buffered);
   }
 
   private reply({ subject, value }: Reply): void {
@@ -302,6 +318,7 @@ export class ConsumerRunner {
     const { pipeline } = this.options;
     const started = performance.now();
     const outcomes = await this.handle(batch);
+    const afterFlush = new Map<Promise<void>, JsMsg[]>();
     for (let i = 0; i < batch.length; i++) {
       const msg = batch[i]!;
       const outcome = outcomes[i] ?? { kind: "retry", error: "handler returned no outcome" };
@@ -312,7 +329,9 @@ export class ConsumerRunner {
         if (outcome.kind === "ack") this.watermark.finished(msg);
         else await this.settleOrdered(msg, outcome, lane);
       } else if (outcome.kind === "ack") {
-        msg.ack();
+        if (!outcome.durable) msg.ack();
+        else if (afterFlush.has(outcome.durable)) afterFlush.get(outcome.durable)!.push(msg);
+        else afterFlush.set(outcome.durable, [msg]);
       } else if (outcome.kind === "invalid") {
         await this.deadLetterNow(msg, outcome.error);
       } else if (msg.info.deliveryCount >= this.options.consumer.maxDeliver) {
@@ -327,8 +346,35 @@ export class ConsumerRunner {
       const last = this.watermark.advance();
       if (this.acking) last?.ack();
     }
+    for (const [durable, msgs] of afterFlush) this.ackWhenDurable(durable, msgs);
     this.deps.metrics.batchSize.observe({ pipeline }, batch.length);
     this.deps.metrics.batchDuration.observe({ pipeline }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Acks once the handler's commit is on disk, or naks (to be handled again, idempotently) if that
+   * is unknown. Until then the messages count as in flight: pulling leaves room for them, and a
+   * stop waits for them.
+   */
+  private ackWhenDurable(durable: Promise<void>, msgs: JsMsg[]): void {
+    this.inFlightMessages += msgs.length;
+    const settled = durable
+      .then(
+        () => {
+          for (const msg of msgs) msg.ack();
+        },
+        (err) => {
+          this.deps.log.warn({ err, pipeline: this.options.pipeline, messages: msgs.length }, "could not confirm a commit on disk; redelivering");
+          for (const msg of msgs) msg.nak(this.retryDelay(msg.info.deliveryCount));
+        },
+      )
+      .finally(() => {
+        this.awaitingDurability.delete(settled);
+        this.inFlightMessages -= msgs.length;
+        this.countAckPending();
+        this.roomFreed?.();
+      });
+    this.awaitingDurability.add(settled);
   }
 
   /**

@@ -252,6 +252,45 @@ describe("ConsumerRunner against real JetStream", () => {
     wire.unsubscribe();
   });
 
+  it("replies at once but acks only when the handler's `durable` resolves, and a stop waits for it", async () => {
+    let onDisk!: () => void;
+    const durable = new Promise<void>((r) => (onDisk = r));
+    const waiter = bus.replies.expect("durable-reply", 10_000);
+    const mine = bus.names.eventSubject("lead", "durable");
+    const { runner, durable: name } = await run("lead", async (batch) =>
+      batch.map((m) => (m.subject === mine ? { kind: "ack", durable, reply: { subject: waiter.replyTo, value: m.seq } } : { kind: "ack" }) as Outcome),
+    );
+    const acks = await Promise.all(Array.from({ length: 3 }, (_, i) => bus.publisher.publish("events", mine, { i }, { msgId: `durable-${i}` })));
+    assert.equal(await waiter.result, acks[0]!.seq, "answered before the commit is on disk");
+    const ackPending = async () => (await bus.jsm.consumers.info(bus.names.events("lead"), name)).num_ack_pending;
+    await eventually(async () => ((await ackPending()) === 3 ? true : undefined), 5000, "all three delivered");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await ackPending(), 3, "none acked before `durable` resolved");
+    let stopped = false;
+    const stopping = runner.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 2_500)); // past the last pull request's expiry
+    assert.equal(stopped, false, "the stop waits for the acks");
+    onDisk();
+    await stopping;
+    await eventually(async () => ((await ackPending()) === 0 ? true : undefined), 2000, "acked once on disk");
+  });
+
+  it("naks when the handler's `durable` rejects, so the message is handled again", async () => {
+    const deliveries: number[] = [];
+    const mine = bus.names.eventSubject("metric", "durable-fails");
+    const { durable: name } = await run("metric", async (batch) =>
+      batch.map((m) => {
+        if (m.subject !== mine) return { kind: "ack" } as Outcome;
+        deliveries.push(m.info.deliveryCount);
+        const durable = m.info.deliveryCount === 1 ? Promise.reject(new Error("flush failed")) : Promise.resolve();
+        return { kind: "ack", durable } as Outcome;
+      }),
+    );
+    await bus.publisher.publish("events", mine, {}, { msgId: "durable-fails-1" });
+    await eventually(async () => ((await pendingOf("metric", name)) === 0 && deliveries.length === 2 ? true : undefined), 5000, "handled twice, then acked");
+    assert.deepEqual(deliveries, [1, 2]);
+  });
+
   it("keeps a failed ordered batch's messages while it retries them one by one for longer than ack_wait", async () => {
     const mine = bus.names.eventSubject("lead", "one-by-one");
     const handled: number[] = [];

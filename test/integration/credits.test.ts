@@ -6,7 +6,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { createScorerHandler } from "../../pipelines/scorer/handler.ts";
 import { createLogger } from "../../src/log.ts";
 import type { Platform } from "../../src/platform.ts";
-import { encodeJson, type BatchHandler } from "../../src/streams/index.ts";
+import { encodeJson, type BatchHandler, type Outcome } from "../../src/streams/index.ts";
 import { dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { signedInClient } from "../helpers/users.ts";
 
@@ -46,17 +46,30 @@ describe("credits: one per completed prediction, charged with the stored result"
     } as unknown as JsMsg;
   }
 
+  /** The scorer's outcomes once the commit behind them is on disk, without the promise that says so. */
+  async function onDisk(outcomes: Outcome[]): Promise<Outcome[]> {
+    return Promise.all(
+      outcomes.map(async (outcome) => {
+        if (outcome.kind !== "ack") return outcome;
+        const { durable, ...rest } = outcome;
+        assert.ok(durable, "an ack waits for the commit to reach the disk");
+        await durable;
+        return rest;
+      }),
+    );
+  }
+
   it("charges a request once however often it is delivered, also twice in one batch", async () => {
     const user = await signedInClient(platform);
     const msg = message({ features: CUSTOMER, source: "event", user_id: user.userId, tenant_id: 1 });
-    assert.deepEqual(await scorer([msg]), [{ kind: "ack" }]);
+    assert.deepEqual(await onDisk(await scorer([msg])), [{ kind: "ack" }]);
     assert.equal(await credits(user.userId), 999);
     const rows = await platform.db("predictions").where({ user_id: user.userId });
     assert.equal(rows.length, 1);
     assert.equal(rows[0].status, "completed");
 
-    assert.deepEqual(await scorer([msg]), [{ kind: "ack" }], "redelivered");
-    assert.deepEqual(await scorer([msg, msg]), [{ kind: "ack" }, { kind: "ack" }], "redelivered twice in one batch");
+    assert.deepEqual(await onDisk(await scorer([msg])), [{ kind: "ack" }], "redelivered");
+    assert.deepEqual(await onDisk(await scorer([msg, msg])), [{ kind: "ack" }, { kind: "ack" }], "redelivered twice in one batch");
     assert.equal(await credits(user.userId), 999, "no second charge");
     const again = await platform.db("predictions").where({ user_id: user.userId });
     assert.equal(again.length, 1);
@@ -90,7 +103,7 @@ describe("credits: one per completed prediction, charged with the stored result"
   it("does not charge for a prediction that failed", async () => {
     const user = await signedInClient(platform);
     const outcomes = await scorer([message({ features: { ...CUSTOMER, tenure: "three" }, source: "event", user_id: user.userId, tenant_id: 1 })]);
-    assert.deepEqual(outcomes, [{ kind: "ack" }]);
+    assert.deepEqual(await onDisk(outcomes), [{ kind: "ack" }]);
     const row = await platform.db("predictions").where({ user_id: user.userId }).first();
     assert.equal(row.status, "failed");
     assert.equal(row.error.code, "INVALID_INPUT");
