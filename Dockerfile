@@ -25,6 +25,6 @@ COPY --from=console /app/console/dist ./console/dist
 ENV NODE_ENV=production PORT=8000
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 CMD node -e "fetch('http://127.0.0.1:8000/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# the start command: runs src/main.ts with the platform's V8 flags (src/platform-node-flags.json)
+# the start command: runs src/main.ts with the V8 flags for its ROLE (src/node-flags.mjs)
 # and forwards SIGTERM to it; NODE_ENV=production, so no demo data
 CMD ["node", "src/launch.mjs"]

@@ -4,9 +4,10 @@
 // its build is stale, then runs the platform (with demo data unless NODE_ENV=production) and
 // forwards signals to it.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { platformNodeFlags } from "./node-flags.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const installed = join(root, "node_modules", ".package-lock.json");
@@ -33,12 +34,7 @@ if (consoleBuildIsStale(root)) {
 
 if (process.argv.includes("--install-only")) process.exit(0);
 
-// V8 flags of the platform process (the bench starts its platform processes with them too): a young
-// generation of up to 64 MB per semi-space instead of 16 lets a pipeline's batch, thousands of
-// short-lived objects, die young instead of being copied and promoted. In nine alternating bench
-// pairs the recommendations and lead pipelines drained faster with it in every one (README, "Choices").
-const nodeFlags = JSON.parse(readFileSync(join(root, "src", "platform-node-flags.json"), "utf8"));
-const args = [...nodeFlags, "--import", "tsx", join(root, "src", "main.ts")];
+const args = [...platformNodeFlags(process.env.ROLE), "--import", "tsx", join(root, "src", "main.ts")];
 if (process.env.NODE_ENV !== "production") args.push("--demo");
 const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit" });
 for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => child.kill(signal));

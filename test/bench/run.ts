@@ -23,7 +23,7 @@
  * Every process, stream, schema and Redis key it makes is removed at the end, on failure, on
  * Ctrl-C and when the whole run exceeds its time budget.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -33,6 +33,7 @@ import pg from "pg";
 import type { Config } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { createMetrics } from "../../src/metrics.ts";
+import { platformNodeFlags } from "../../src/node-flags.mjs";
 import { connectBus } from "../../src/streams/index.ts";
 import { dropIsolated, isolatedConfig } from "../helpers/env.ts";
 import { Child, freePort, ROOT_DIR, sleep, waitForHttp } from "./lib/child.ts";
@@ -127,13 +128,11 @@ const started: Child[] = [];
 const configs = new Set<Config>();
 const closers = new Set<() => Promise<unknown>>();
 
-// the platform runs with the V8 flags its start command gives it (src/launch.mjs)
-const PLATFORM_NODE_FLAGS: string[] = JSON.parse(readFileSync(resolve(ROOT_DIR, "src/platform-node-flags.json"), "utf8"));
-
+/** `env.ROLE` picks a platform process's V8 flags, as in its start command (src/launch.mjs) */
 function startChild(name: string, script: string, env: Record<string, string>): Child {
   // one directory per child: its main thread and its loader thread each write a profile there
   const profileDir = resolve(PROFILE_DIR, `${name.replace(/\W+/g, "_")}-${Date.now()}`);
-  const flags = [...(script === "src/main.ts" ? PLATFORM_NODE_FLAGS : []), ...(OPTS.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
+  const flags = [...(script === "src/main.ts" ? platformNodeFlags(env.ROLE) : []), ...(OPTS.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
   if (OPTS.profile) mkdirSync(profileDir, { recursive: true });
   const child = new Child({ name, script, env, nodeFlags: flags });
   children.add(child);

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { ValidationError } from "../../src/errors.ts";
 import { compareVersions, churnRiskLevel } from "../../src/models/index.ts";
+import { platformNodeFlags } from "../../src/node-flags.mjs";
 import { parseRoles } from "../../src/platform.ts";
 import { streamNames } from "../../src/streams/index.ts";
 import { parseInput } from "../../src/api/validation.ts";
@@ -36,6 +37,14 @@ describe("roles", () => {
     assert.deepEqual(parseRoles("api,churn"), { api: true, pipelines: ["churn"], jobs: false });
     assert.deepEqual(parseRoles("jobs"), { api: false, pipelines: [], jobs: true });
     assert.throws(() => parseRoles("churn,weather"), /weather/);
+  });
+  it("gives a large young generation only to processes that serve no API", () => {
+    const large = ["--max-semi-space-size=64"];
+    assert.deepEqual(platformNodeFlags(undefined), []);
+    assert.deepEqual(platformNodeFlags("all"), []);
+    assert.deepEqual(platformNodeFlags("api, churn"), []);
+    assert.deepEqual(platformNodeFlags("churn"), large);
+    assert.deepEqual(platformNodeFlags("pipelines,jobs"), large);
   });
 });
 
