@@ -6,7 +6,8 @@ import type { Knex } from "knex";
  * before it is on disk: no fsync on the caller's path. Postgres flushes such records within
  * 3 × wal_writer_delay by itself, but says nothing when it has; so one transaction that commits
  * synchronously afterwards (with the server's own `synchronous_commit`, a synchronous standby
- * included) flushes the WAL up to its own record, and with it every commit made before it began.
+ * included) flushes the WAL up to its own commit record, and with it every commit made before it
+ * began.
  *
  * `flushed()` resolves once such a commit, begun after the call, has returned: one every
  * `intervalMs` at most, shared by every caller that asked meanwhile. It rejects if that commit
@@ -40,8 +41,7 @@ export class DurableCommits {
     const group = this.waiting;
     this.waiting = [];
     try {
-      // taking a transaction id is what makes this transaction write a commit record, and so flush
-      await this.db.raw("SELECT pg_current_xact_id()");
+      await this.db.raw(FLUSHING_COMMIT);
       for (const w of group) w.resolve();
     } catch (err) {
       for (const w of group) w.reject(err);
@@ -51,6 +51,15 @@ export class DurableCommits {
     }
   }
 }
+
+/**
+ * The smallest transaction whose synchronous commit flushes the WAL. Postgres waits for the flush
+ * only when the transaction wrote WAL of its own and has a transaction id: taking an id alone
+ * (`pg_current_xact_id()`) writes nothing, and its commit does not wait. A transactional logical
+ * message is one small WAL record, takes an id, needs no table and no privilege beyond the
+ * default, and is ignored by anything but a logical decoding plugin that asks for its prefix.
+ */
+const FLUSHING_COMMIT = "SELECT pg_logical_emit_message(true, 'tidecast.durable-commits', '')";
 
 /**
  * A select-list item that makes the statement's own transaction commit asynchronously. A statement
