@@ -7,7 +7,7 @@
 // being copied and promoted (in nine alternating bench pairs the recommendations and lead pipelines
 // drained faster with it in every one). A process that serves the API keeps V8's default: there
 // each scavenge of the larger young generation stopped the event loop 5–13 ms instead of about 3,
-// which at a paced 1,000 sync requests a second made most of the p99 (README, "Choices").
+// which at a paced 1,000 sync requests a second was a large part of the p99 (README, "Choices").
 
 /**
  * @param {string | undefined} role the process's ROLE (default all)

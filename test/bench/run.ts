@@ -740,7 +740,10 @@ function table(report: Report): string {
     rows.push(["  CPU per request: platform / services / load", cpuCell(sync.cpuPerRequestMs.max), "", ""]);
     rows.push(["    services' share (ms)", serviceCell(sync.cpuPerRequestMs.max), "", ""]);
     rows.push([`Sync predict @ ${fmt(fixed.overallRate ?? 0)} req/s, autocannon overallRate`, `${fmt(fixed.okPerSec)} req/s done`, `${fmt(fixed.overallRate ?? 0)} req/s`, ""]);
-    rows.push(["  latency p50 / p99", `${ms(fixed.latencyMs.p50)} / ${ms(fixed.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(fixed.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
+    // no verdict: overallRate sends each second's quota in a burst at full concurrency (about 1,000
+    // requests in the first ~300 ms), so this p99 is the maximum-rate run's, not one at 1,000 req/s;
+    // the paced run below offers the rate itself and carries the target
+    rows.push(["  latency p50 / p99 (each second's requests in a burst)", `${ms(fixed.latencyMs.p50)} / ${ms(fixed.latencyMs.p99)}`, "see paced", ""]);
     rows.push(["  non-2xx / socket errors", `${fmt(fixed.non2xx)} / ${fmt(fixed.errors)}`, "0", verdict(fixed.non2xx === 0 && fixed.errors === 0)]);
     rows.push([`Sync predict @ ${fmt(paced.overallRate ?? 0)} req/s, paced open-loop (after ${PACED_WARMUP_S} s uncounted)`, `${fmt(paced.okPerSec)} req/s done`, `${fmt(paced.overallRate ?? 0)} req/s`, ""]);
     rows.push(["  latency p50 / p99", `${ms(paced.latencyMs.p50)} / ${ms(paced.latencyMs.p99)}`, `p99 ≤ ${TARGETS.syncP99AtRateMs} ms`, verdict(paced.latencyMs.p99 <= TARGETS.syncP99AtRateMs)]);
