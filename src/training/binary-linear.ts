@@ -9,12 +9,13 @@
  * columns (products, differences, ratios of numeric features, card.ts) are appended to the encoding.
  */
 import { ModelCardSchema, type DerivedColumn, type ModelCard } from "../models/card.ts";
-import { coerceStringRow, createEncoder } from "../models/encode.ts";
+import { coerceStringRow } from "../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../models/explain.ts";
-import { buildEncoding, describeFeatures, draftFeatureSpecs, encodeTrainingRows, type DeclaredFeature } from "./features.ts";
+import { mean, pick, prepareBinaryData, round, roundMetrics } from "./binary-data.ts";
+import type { DeclaredFeature } from "./features.ts";
 import { crossValidateL2, type CrossValidation, type L2CrossValidation } from "./linear-cv.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
-import { binaryMetrics, bestF1Threshold, rocAuc, type BinaryMetrics } from "./metrics.ts";
+import { binaryMetrics, bestF1Threshold, rocAuc } from "./metrics.ts";
 import { exportLogisticRegression } from "./onnx-export.ts";
 import { stratifiedSplit } from "./split.ts";
 import { TrainingError, type EvaluationSet, type LabelledRows, type ParityFile, type TrainedModel } from "./trainer.ts";
@@ -49,46 +50,25 @@ export interface TrainOptions {
 
 const PARITY_TOLERANCE = 1e-5;
 
-/** Metric values in the card are rounded to this many decimals (the threshold is kept exact). */
-const round = (x: number, decimals = 6): number => Number(x.toFixed(decimals));
-
 export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, options: TrainOptions = {}): TrainedModel {
   const log = options.log ?? (() => {});
   const inputName = spec.inputName ?? "features";
   const outputName = spec.outputName ?? "probabilities";
-  if (data.rows.length !== data.labels.length) throw new TrainingError(`${data.rows.length} rows but ${data.labels.length} labels`);
-
-  const split = stratifiedSplit(data.labels, spec.split.validationFraction, spec.split.seed);
-  log(`${spec.name}: ${data.rows.length} rows → ${split.train.length} train / ${split.validation.length} validation (seed ${spec.split.seed})`);
-
-  const draft = { features: draftFeatureSpecs(spec.features) };
-  const typed = data.rows.map((row) => coerceStringRow(draft, row));
-  let features;
-  try {
-    features = describeFeatures(spec.features, split.train.map((i) => typed[i]!));
-  } catch (cause) {
-    throw new TrainingError(`${spec.name}: ${(cause as Error).message}`, { cause });
-  }
-  const encoding = buildEncoding(features, inputName, spec.derived ?? []);
-  const encoder = createEncoder({ features, encoding });
-
-  const trainX = encodeRows(encoder, typed, split.train, data, "training", true);
-  const validationX = encodeRows(encoder, typed, split.validation, data, "validation", false);
-  const trainY = pick(data.labels, split.train);
-  const validationY = pick(data.labels, split.validation);
-  log(`${spec.name}: encoded ${encoder.width} columns; ${validationX.warnings} validation values clipped or unknown`);
+  const { split, typed, features, encoding, encoder, train, validation, trainY, validationY } = prepareBinaryData(spec, data, inputName, log);
+  const trainX = asMatrix(train.x, split.train.length, encoder.width);
+  const validationX = asMatrix(validation.x, split.validation.length, encoder.width);
 
   const grid = [...spec.l2Grid].sort((a, b) => a - b);
   const maxIterations = spec.maxIterations ?? 100;
-  const cv = spec.crossValidation ? crossValidateL2(trainX.matrix, trainY, grid, spec.crossValidation, maxIterations) : undefined;
+  const cv = spec.crossValidation ? crossValidateL2(trainX, trainY, grid, spec.crossValidation, maxIterations) : undefined;
   for (const c of cv ?? []) log(`${spec.name}: l2=${c.l2} cross-validated AUC ${c.meanAuc.toFixed(4)} ± ${c.sdAuc.toFixed(4)} (${c.foldAucs.length} folds)`);
 
   // L2 by validation AUC, or by cross-validated AUC when asked (ties: the stronger)
   const aucByL2: Record<string, number> = {};
   let best: { model: LogisticModel; score: number; cv: L2CrossValidation | undefined } | undefined;
   grid.forEach((l2, g) => {
-    const model = fitLogistic(trainX.matrix, trainY, { l2, maxIterations });
-    const auc = rocAuc(validationY, predictProbabilities(model.raw, validationX.matrix));
+    const model = fitLogistic(trainX, trainY, { l2, maxIterations });
+    const auc = rocAuc(validationY, predictProbabilities(model.raw, validationX));
     aucByL2[String(l2)] = round(auc);
     log(`${spec.name}: l2=${l2} validation AUC ${auc.toFixed(4)} (${model.iterations} Newton steps${model.converged ? "" : ", NOT converged"})`);
     const score = cv ? cv[g]!.meanAuc : auc;
@@ -98,18 +78,18 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
   const { model, cv: chosenCv } = best;
   if (!model.converged) throw new TrainingError(`${spec.name}: Newton did not converge with l2=${model.l2}`);
 
-  const validationP = predictProbabilities(model.raw, validationX.matrix);
+  const validationP = predictProbabilities(model.raw, validationX);
   // out of fold: every repetition's scores, each row's label once per repetition
   const { threshold } = chosenCv
     ? bestF1Threshold(Uint8Array.from({ length: chosenCv.outOfFold.length }, (_, i) => trainY[i % trainY.length]!), chosenCv.outOfFold)
     : bestF1Threshold(validationY, validationP);
   const metrics = binaryMetrics(validationY, validationP, threshold);
-  const trainAuc = rocAuc(trainY, predictProbabilities(model.raw, trainX.matrix));
+  const trainAuc = rocAuc(trainY, predictProbabilities(model.raw, trainX));
   const prior = mean(trainY);
   const baseline = binaryMetrics(validationY, new Float64Array(validationY.length).fill(prior), 0.5);
   log(`${spec.name}: chose l2=${model.l2}; validation AUC ${metrics.auc.toFixed(4)}, F1 ${metrics.f1.toFixed(4)} at threshold ${threshold.toFixed(4)}`);
 
-  const importance = featureImportance(model, validationX.matrix, columnAttribution(encoding.columns, features.map((f) => f.name)));
+  const importance = featureImportance(model, validationX, columnAttribution(encoding.columns, features.map((f) => f.name)));
   const baseValue = model.raw.intercept + dot(model.raw.weights, model.means);
 
   const card: ModelCard = ModelCardSchema.parse({
@@ -166,7 +146,7 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
         chosenCv
           ? `L2 strength and threshold were chosen on the training rows only (cross-validated AUC at the chosen l2 ${chosenCv.meanAuc.toFixed(4)} ± ${chosenCv.sdAuc.toFixed(4)} over ${chosenCv.foldAucs.length} folds), so the validation metrics are not optimistic by selection.`
           : "L2 strength and threshold were chosen on the same validation split the metrics are measured on, so those metrics are slightly optimistic.",
-        `Validation rows with a clipped or unknown value: ${validationX.rowsWithWarnings}.`,
+        `Validation rows with a clipped or unknown value: ${validation.rowsWithWarnings}.`,
       ]
         .filter((s) => s !== "")
         .join(" "),
@@ -211,10 +191,8 @@ export function evaluationSetFor(card: ModelCard, data: LabelledRows): Evaluatio
   };
 }
 
-/** The shared training encoder's rows, as the logistic trainer's matrix. */
-function encodeRows(...args: Parameters<typeof encodeTrainingRows>): { matrix: Matrix; warnings: number; rowsWithWarnings: number } {
-  const { x, warnings, rowsWithWarnings } = encodeTrainingRows(...args);
-  return { matrix: { data: x, rows: args[2].length, cols: args[0].width }, warnings, rowsWithWarnings };
+function asMatrix(x: Float32Array, rows: number, cols: number): Matrix {
+  return { data: x, rows, cols };
 }
 
 /**
@@ -254,33 +232,6 @@ function parityFile(spec: BinaryLinearSpec, typed: readonly Record<string, unkno
     tolerance: PARITY_TOLERANCE,
     rows: [...chosen].sort((a, b) => a - b).map((k) => ({ features: typed[validation[k]!]!, probability: probabilities[k]! })),
   };
-}
-
-function roundMetrics(m: BinaryMetrics): Record<string, number> {
-  return {
-    auc: round(m.auc),
-    accuracy: round(m.accuracy),
-    precision: round(m.precision),
-    recall: round(m.recall),
-    f1: round(m.f1),
-    log_loss: round(m.log_loss),
-    brier: round(m.brier),
-    threshold: m.threshold,
-    positive_rate: round(m.positive_rate),
-    rows: m.rows,
-  };
-}
-
-function pick(labels: Uint8Array, indices: readonly number[]): Uint8Array {
-  const out = new Uint8Array(indices.length);
-  indices.forEach((index, k) => (out[k] = labels[index]!));
-  return out;
-}
-
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -16,18 +16,18 @@
  * features, card.ts) are appended to the encoding; callers still send only the features.
  */
 import { ModelCardSchema, type DerivedColumn, type ModelCard, type TreeArrays } from "../../models/card.ts";
-import { coerceStringRow, createEncoder, type Encoder } from "../../models/encode.ts";
+import type { Encoder } from "../../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
 import { createTreeShap } from "../../models/tree-shap.ts";
-import { buildEncoding, describeFeatures, draftFeatureSpecs, encodeTrainingRows, type DeclaredFeature } from "../features.ts";
+import { mean, prepareBinaryData, round, roundMetrics } from "../binary-data.ts";
+import type { DeclaredFeature } from "../features.ts";
 import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
-import { stratifiedSplit } from "../split.ts";
 import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
 import { exportTreeClassifier } from "../tree-onnx-export.ts";
 import { sigmoid, type GbdtData, type GbdtParams } from "./booster.ts";
 import { fitCrossFitted, type CrossFitResult } from "./cross-fit.ts";
-import { predict, treeDepth, type Tree, type TreeEnsemble } from "./tree.ts";
+import { predict, treeDepth, type Tree } from "./tree.ts";
 
 export interface BinaryGbdtSpec {
   name: string;
@@ -74,36 +74,14 @@ export interface TrainOptions {
 /** Largest allowed |onnxruntime − trainer| per probability, in parity.json and at training. */
 export const PARITY_TOLERANCE = 1e-5;
 
-const round = (x: number, decimals = 6): number => Number(x.toFixed(decimals));
-
 export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, options: TrainOptions = {}): Promise<TrainedModel> {
   const log = options.log ?? (() => {});
   const started = performance.now();
   const inputName = spec.inputName ?? "features";
   const outputName = spec.outputName ?? "probabilities";
-  if (data.rows.length !== data.labels.length) throw new TrainingError(`${data.rows.length} rows but ${data.labels.length} labels`);
   if (spec.grid.length === 0) throw new TrainingError(`${spec.name}: empty parameter grid`);
-
-  const split = stratifiedSplit(data.labels, spec.split.validationFraction, spec.split.seed);
-  log(`${spec.name}: ${data.rows.length} rows → ${split.train.length} train / ${split.validation.length} validation (seed ${spec.split.seed})`);
-
-  const draft = { features: draftFeatureSpecs(spec.features) };
-  const typed = data.rows.map((row) => coerceStringRow(draft, row));
-  let features;
-  try {
-    features = describeFeatures(spec.features, split.train.map((i) => typed[i]!));
-  } catch (cause) {
-    throw new TrainingError(`${spec.name}: ${(cause as Error).message}`, { cause });
-  }
-  const encoding = buildEncoding(features, inputName, spec.derived ?? []);
-  const encoder = createEncoder({ features, encoding });
+  const { split, typed, features, encoding, encoder, train: trainX, validation: validationX, trainY, validationY } = prepareBinaryData(spec, data, inputName, log);
   const width = encoder.width;
-
-  const trainX = encodeTrainingRows(encoder, typed, split.train, data, "training", true);
-  const validationX = encodeTrainingRows(encoder, typed, split.validation, data, "validation", false);
-  const trainY = pick(data.labels, split.train);
-  const validationY = pick(data.labels, split.validation);
-  log(`${spec.name}: encoded ${width} columns; ${validationX.warnings} validation values clipped or unknown`);
 
   const trainData: GbdtData = { x: trainX.x, rows: split.train.length, cols: width, y: trainY };
   const validationData: GbdtData = { x: validationX.x, rows: split.validation.length, cols: width, y: validationY };
@@ -269,7 +247,7 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
     },
   });
 
-  const parity = parityFile(spec, typed, split.validation, validationP, encoder, model);
+  const parity = parityFile(spec, typed, split.validation, validationP, encoder, (x) => predict(model, x, 1)[0]!);
   log(`${spec.name}: trained in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { card, onnx, parity };
 }
@@ -354,7 +332,7 @@ function shapImportance(shap: ReturnType<typeof createTreeShap>, data: GbdtData,
 }
 
 /** Scores the validation rows with onnxruntime: the largest |Δp| and how many decisions flip. */
-async function runtimeParity(
+export async function runtimeParity(
   onnx: Uint8Array,
   card: Pick<ModelCard, "encoding" | "outputs">,
   data: GbdtData,
@@ -381,13 +359,13 @@ async function runtimeParity(
  * optional feature; when the data has none, a few rows are added with their optional features
  * removed, so the encoder's defaults are checked against onnxruntime too.
  */
-function parityFile(
-  spec: BinaryGbdtSpec,
+export function parityFile(
+  spec: Pick<BinaryGbdtSpec, "name" | "version" | "features" | "parityRows">,
   typed: readonly Record<string, unknown>[],
   validation: readonly number[],
   probabilities: Float64Array,
   encoder: Encoder,
-  model: TreeEnsemble,
+  probability: (x: Float32Array) => number,
 ): ParityFile {
   const wanted = Math.min(spec.parityRows ?? 50, validation.length);
   const chosen = new Set<number>();
@@ -406,7 +384,7 @@ function parityFile(
       const features = Object.fromEntries(Object.entries(row.features).filter(([name]) => !optional.includes(name)));
       const outcome = encoder.encodeInto(features, x, 0);
       if (!outcome.ok) throw new TrainingError(`${spec.name}: a parity row without its optional features does not encode`);
-      rows.push({ features, probability: predict(model, x, 1)[0]! });
+      rows.push({ features, probability: probability(x) });
     }
   }
   return {
@@ -424,31 +402,3 @@ function parityFile(
 function snakeCase(params: Partial<GbdtParams>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
 }
-
-function roundMetrics(m: BinaryMetrics): Record<string, number> {
-  return {
-    auc: round(m.auc),
-    accuracy: round(m.accuracy),
-    precision: round(m.precision),
-    recall: round(m.recall),
-    f1: round(m.f1),
-    log_loss: round(m.log_loss),
-    brier: round(m.brier),
-    threshold: m.threshold,
-    positive_rate: round(m.positive_rate),
-    rows: m.rows,
-  };
-}
-
-function pick(labels: Uint8Array, indices: readonly number[]): Uint8Array {
-  const out = new Uint8Array(indices.length);
-  indices.forEach((index, k) => (out[k] = labels[index]!));
-  return out;
-}
-
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
-}
-

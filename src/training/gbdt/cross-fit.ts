@@ -47,7 +47,8 @@ export function assignFolds(y: ArrayLike<number>, folds: number, seed: number, s
   return fold;
 }
 
-function rowsOf(data: GbdtData, rows: readonly number[]): GbdtData {
+/** The given rows of `data`, packed in that order. */
+export function rowsOf(data: GbdtData, rows: readonly number[]): GbdtData {
   const { cols } = data;
   const x = new Float32Array(rows.length * cols);
   const y = new Float64Array(rows.length);
