@@ -29,7 +29,7 @@ export interface ParityFile {
   model: string;
   version: string;
   description: string;
-  /** largest allowed |onnxruntime − trainer| per row */
+  /** largest allowed |onnxruntime − trainer| per row, times max(1, |trainer value|) */
   tolerance: number;
   rows: ParityRow[];
 }
