@@ -228,8 +228,22 @@ export const TreeExplainerSchema = z.object({
 });
 export type TreeExplainer = z.infer<typeof TreeExplainerSchema>;
 
+/**
+ * What serving needs to explain a weighted blend of models on the same encoded vector, whose raw
+ * score is `Σ weight × member raw score`. Shapley values are linear in the model, so each column's
+ * contribution is `Σ weight × the member's contribution` (a linear member's own definition, exact
+ * TreeSHAP for a tree member), and `base_value = Σ weight × member base_value`.
+ */
+export const BlendExplainerSchema = z.object({
+  kind: z.literal("blend"),
+  link: z.enum(["logit", "identity"]),
+  members: z.array(z.object({ weight: z.number(), explainer: z.discriminatedUnion("kind", [LinearExplainerSchema, TreeExplainerSchema]) })).min(2),
+  base_value: z.number(),
+});
+export type BlendExplainer = z.infer<typeof BlendExplainerSchema>;
+
 /** One member per model family that can be explained. */
-export const ExplainerSchema = z.discriminatedUnion("kind", [LinearExplainerSchema, TreeExplainerSchema]);
+export const ExplainerSchema = z.discriminatedUnion("kind", [LinearExplainerSchema, TreeExplainerSchema, BlendExplainerSchema]);
 export type Explainer = z.infer<typeof ExplainerSchema>;
 
 /** One cluster of a clustering model; `id` is the graph's segment index. */

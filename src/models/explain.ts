@@ -1,4 +1,4 @@
-import { columnSources, type EncodedColumn, type ModelCard, type TreeArrays } from "./card.ts";
+import { columnSources, type EncodedColumn, type Explainer, type ModelCard, type TreeArrays } from "./card.ts";
 import { createTreeShap, type ShapTree } from "./tree-shap.ts";
 
 /** Per-feature contributions to one prediction's raw score (logit or value), largest |value| first. */
@@ -54,44 +54,63 @@ export function attributeColumns(attribution: ColumnAttribution, phi: ArrayLike<
   }
 }
 
+/** What each explainer kind's contributions and importances are called in API responses. */
+export const EXPLANATION_METHODS: Record<Explainer["kind"], { prediction: string; importance: string }> = {
+  linear: { prediction: "linear_contributions", importance: "mean_abs_linear_contribution" },
+  tree: { prediction: "tree_shap", importance: "mean_abs_shap_values" },
+  blend: { prediction: "blended_linear_and_tree_shap", importance: "mean_abs_blended_contribution" },
+};
+
+/** Writes one encoded row's per-column contributions into `phi` (which starts at 0). */
+type ColumnExplainer = (flat: Float32Array, offset: number, phi: Float64Array) => void;
+
+function columnExplainer(explainer: Explainer, width: number): ColumnExplainer {
+  switch (explainer.kind) {
+    case "linear": {
+      const { coefficients, column_means } = explainer;
+      return (flat, offset, phi) => {
+        for (let j = 0; j < coefficients.length; j++) phi[j]! += coefficients[j]! * (flat[offset + j]! - column_means[j]!);
+      };
+    }
+    case "tree": {
+      // exact TreeSHAP per encoding column; compiled once per loaded card
+      const shap = createTreeShap(explainer.trees.map(shapTree), width);
+      return (flat, offset, phi) => shap.explainRow(flat, offset, phi);
+    }
+    case "blend": {
+      const members = explainer.members.map((m) => ({ weight: m.weight, explain: columnExplainer(m.explainer, width) }));
+      const own = new Float64Array(width);
+      return (flat, offset, phi) => {
+        for (const { weight, explain } of members) {
+          own.fill(0);
+          explain(flat, offset, own);
+          for (let j = 0; j < width; j++) phi[j]! += weight * own[j]!;
+        }
+      };
+    }
+  }
+}
+
 /**
  * Builds the explainer for a card, or null when the card carries none. The returned function reads
  * one encoded row at `offset` of a packed batch.
  */
-export function createExplainer(card: ModelCard): ((flat: Float32Array, offset: number) => Contributions) | null {
-  const explainer = card.explainer;
-  if (!explainer) return null;
+export function createExplainer(card: Pick<ModelCard, "encoding" | "explainer">): ((flat: Float32Array, offset: number) => Contributions) | null {
+  if (!card.explainer) return null;
   const attribution = columnAttribution(card.encoding.columns);
   const { features } = attribution;
-  const report = (sums: Float64Array): Contributions =>
-    features
+  const width = card.encoding.columns.length;
+  const explain = columnExplainer(card.explainer, width);
+  const phi = new Float64Array(width);
+  return (flat, offset) => {
+    phi.fill(0);
+    explain(flat, offset, phi);
+    const sums = new Float64Array(features.length);
+    attributeColumns(attribution, phi, sums);
+    return features
       .map((feature, i) => ({ feature, contribution: sums[i]! }))
       .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
-  switch (explainer.kind) {
-    case "linear": {
-      const { coefficients, column_means } = explainer;
-      const terms = new Float64Array(coefficients.length);
-      return (flat, offset) => {
-        for (let j = 0; j < coefficients.length; j++) terms[j] = coefficients[j]! * (flat[offset + j]! - column_means[j]!);
-        const sums = new Float64Array(features.length);
-        attributeColumns(attribution, terms, sums);
-        return report(sums);
-      };
-    }
-    case "tree": {
-      // exact TreeSHAP per encoding column, attributed to features; compiled once per loaded card
-      const width = card.encoding.columns.length;
-      const shap = createTreeShap(explainer.trees.map(shapTree), width);
-      const phi = new Float64Array(width);
-      return (flat, offset) => {
-        phi.fill(0);
-        shap.explainRow(flat, offset, phi);
-        const sums = new Float64Array(features.length);
-        attributeColumns(attribution, phi, sums);
-        return report(sums);
-      };
-    }
-  }
+  };
 }
 
 /** A card tree in the form `createTreeShap` reads. */

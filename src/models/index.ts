@@ -1,6 +1,6 @@
 export { ModelCardSchema, FeatureSpecSchema } from "./card.ts";
 export { coerceStringRow, createEncoder, encodeBatch } from "./encode.ts";
-export { createExplainer } from "./explain.ts";
+export { createExplainer, EXPLANATION_METHODS } from "./explain.ts";
 export { loadOnnxSession, runBatch, runBatchOutputs, scoreWithOutputs } from "./onnx-runtime.ts";
 export { churnRiskLevel, presentPrediction } from "./presenters.ts";
 export { compareVersions, ModelLoadError, ModelRegistry } from "./registry.ts";

@@ -5,6 +5,7 @@
  *   binary classifier:  X [N,D] ─ TreeEnsembleClassifier(post_transform LOGISTIC) ─► label [N] (int64),
  *                                                                                  probabilities [N,2]
  *   regressor:          X [N,D] ─ TreeEnsembleRegressor(SUM) ─► prediction [N,1]
+ *   blend:              a logistic regression and a binary ensemble's raw score, weighted in log-odds
  *
  * Every internal node is BRANCH_LEQ (`x <= threshold` goes to the true branch, our left child), with
  * the float32 thresholds the trainer split on, so onnxruntime's float32 comparisons route every row
@@ -207,17 +208,15 @@ export function exportTreeClassifier(spec: TreeGraphSpec): Uint8Array {
   return modelProto(spec, graph);
 }
 
-/** Serialises a squared-error ensemble as a TreeEnsembleRegressor with one target. */
-export function exportTreeRegressor(spec: TreeGraphSpec): Uint8Array {
-  const { model } = spec;
-  if (model.objective !== "squared_error") throw new RangeError(`exportTreeRegressor: objective is ${model.objective}`);
+/** A TreeEnsembleRegressor node writing the ensemble's raw score (base score included) as [N,1]. */
+function rawScoreNode(model: TreeEnsemble, inputName: string, outputName: string): InstanceType<typeof onnx.NodeProto> {
   const { attributes, leaves } = nodeTable(model);
-  const node = onnx.NodeProto.create({
+  return onnx.NodeProto.create({
     opType: "TreeEnsembleRegressor",
     domain: "ai.onnx.ml",
-    name: "trees",
-    input: [spec.inputName],
-    output: [spec.outputName],
+    name: outputName,
+    input: [inputName],
+    output: [outputName],
     attribute: [
       ...attributes,
       int("n_targets", 1),
@@ -230,11 +229,68 @@ export function exportTreeRegressor(spec: TreeGraphSpec): Uint8Array {
       string("post_transform", "NONE"),
     ],
   });
+}
+
+/** Serialises a squared-error ensemble as a TreeEnsembleRegressor with one target. */
+export function exportTreeRegressor(spec: TreeGraphSpec): Uint8Array {
+  const { model } = spec;
+  if (model.objective !== "squared_error") throw new RangeError(`exportTreeRegressor: objective is ${model.objective}`);
   const graph = onnx.GraphProto.create({
     name: spec.graphName,
     input: [valueInfo(spec.inputName, onnx.TensorProto.DataType.FLOAT, ["N", model.columns])],
     output: [valueInfo(spec.outputName, onnx.TensorProto.DataType.FLOAT, ["N", 1])],
-    node: [node],
+    node: [rawScoreNode(model, spec.inputName, spec.outputName)],
+  });
+  return modelProto(spec, graph);
+}
+
+export interface BlendGraphSpec extends TreeGraphSpec {
+  /** the logistic regression's raw-scale weights (one per encoded column) and intercept */
+  linear: { weights: ArrayLike<number>; intercept: number };
+  /** log-odds = linearWeight × linear logit + treeWeight × the trees' raw score */
+  linearWeight: number;
+  treeWeight: number;
+}
+
+/**
+ * Serialises a binary classifier whose log-odds blend a logistic regression and a log-loss tree
+ * ensemble on the same encoded vector:
+ *
+ *   X ─ MatMul(W) ─ Add(b) ─ Mul(w_linear) ─┐
+ *   X ─ TreeEnsembleRegressor ─ Mul(w_tree) ─ Add ─► logit ─ Sigmoid ─► p;  Concat(1 − p, p) ─► [N,2]
+ */
+export function exportBlendClassifier(spec: BlendGraphSpec): Uint8Array {
+  const { model, linear } = spec;
+  if (model.objective !== "binary_logloss") throw new RangeError(`exportBlendClassifier: objective is ${model.objective}`);
+  const d = model.columns;
+  if (linear.weights.length !== d) throw new RangeError(`exportBlendClassifier: ${linear.weights.length} weights for ${d} columns`);
+  const constants = { coefficients: [[d, 1], Array.from(linear.weights)], intercept: [[1], [linear.intercept]], linear_weight: [[1], [spec.linearWeight]], tree_weight: [[1], [spec.treeWeight]], one: [[1], [1]] } as const;
+  const initializer = Object.entries(constants).map(([name, [dims, values]]) => {
+    values.forEach((v, i) => {
+      if (!Number.isFinite(v)) throw new RangeError(`exportBlendClassifier: ${name}[${i}] is ${v}`);
+    });
+    const raw = new Uint8Array(values.length * 4);
+    const view = new DataView(raw.buffer);
+    values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    return onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw });
+  });
+  const node = (opType: string, input: string[], output: string, attribute: Attribute[] = []) => onnx.NodeProto.create({ opType, input, output: [output], name: output, attribute });
+  const graph = onnx.GraphProto.create({
+    name: spec.graphName,
+    input: [valueInfo(spec.inputName, onnx.TensorProto.DataType.FLOAT, ["N", d])],
+    output: [valueInfo(spec.outputName, onnx.TensorProto.DataType.FLOAT, ["N", 2])],
+    initializer,
+    node: [
+      node("MatMul", [spec.inputName, "coefficients"], "linear_product"),
+      node("Add", ["linear_product", "intercept"], "linear_logit"),
+      node("Mul", ["linear_logit", "linear_weight"], "weighted_linear"),
+      rawScoreNode(model, spec.inputName, "tree_margin"),
+      node("Mul", ["tree_margin", "tree_weight"], "weighted_trees"),
+      node("Add", ["weighted_linear", "weighted_trees"], "logit"),
+      node("Sigmoid", ["logit"], "p_positive"),
+      node("Sub", ["one", "p_positive"], "p_negative"),
+      node("Concat", ["p_negative", "p_positive"], spec.outputName, [int("axis", 1)]),
+    ],
   });
   return modelProto(spec, graph);
 }

@@ -1,4 +1,4 @@
-import type { LoadedModel } from "../../models/index.ts";
+import { EXPLANATION_METHODS, type LoadedModel } from "../../models/index.ts";
 import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
@@ -163,7 +163,7 @@ export function modelRoutes(deps: ApiDeps) {
             model_id: card.name,
             model_version: card.version,
             feature_importance: Object.fromEntries(sorted),
-            methodology: card.explainer?.kind === "linear" ? "mean_abs_linear_contribution" : "mean_abs_shap_values",
+            methodology: card.explainer ? EXPLANATION_METHODS[card.explainer.kind].importance : null,
             sample_size: card.training.split.validation_rows,
             created_at: card.created_at,
           },

@@ -1,4 +1,4 @@
-import type { ModelCard } from "../../models/index.ts";
+import { EXPLANATION_METHODS, type ModelCard } from "../../models/index.ts";
 import { requestPrediction, type PredictSuccess } from "../../predictions/index.ts";
 import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -76,8 +76,9 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ body, principal }) => {
         const started = performance.now();
         const r = await requestPrediction(predictDeps, { model: body.model_id, features: body.features, principal: principal!, source: "sync" });
-        const method = deps.registry.get(r.model).card.explainer?.kind === "linear" ? "linear_contributions" : "tree_shap";
-        return { body: genericBody(r, body.include_explanation ? method : null, performance.now() - started) };
+        const explainer = deps.registry.get(r.model).card.explainer;
+        const method = body.include_explanation && explainer ? EXPLANATION_METHODS[explainer.kind].prediction : null;
+        return { body: genericBody(r, method, performance.now() - started) };
       },
     }),
   ];
