@@ -6,7 +6,7 @@
  * `EARLIER_TRAINERS`, so `npm run train <name>@<version>` reproduces exactly that version (and
  * overwrites only its own directory).
  */
-import { churnTelco, churnTelcoV1_0_0 } from "./trainers/churn-telco.ts";
+import { churnTelco, churnTelcoV1_0_0, churnTelcoV1_1_0 } from "./trainers/churn-telco.ts";
 import { creditDefault } from "./trainers/credit-default.ts";
 import { demandForecast } from "./trainers/demand-forecast.ts";
 import { leadConversion, leadConversionV1_0_0, leadConversionV1_1_0 } from "./trainers/lead-conversion.ts";
@@ -24,7 +24,7 @@ import type { TrainerEntry } from "./trainer.ts";
 export const TRAINERS: readonly TrainerEntry[] = [churnTelco, leadConversion, creditDefault, machineFailure, customerSegments, recommendRetail, salesForecast, sentiment, leadScoring, b2bLeadScore, demandForecast, churnSubscription];
 
 /** Trainers of earlier, still shipped versions: only trained when asked for as `<name>@<version>`. */
-export const EARLIER_TRAINERS: readonly TrainerEntry[] = [churnTelcoV1_0_0, leadConversionV1_0_0, leadConversionV1_1_0, machineFailureV1_0_0, machineFailureV1_1_0];
+export const EARLIER_TRAINERS: readonly TrainerEntry[] = [churnTelcoV1_0_0, churnTelcoV1_1_0, leadConversionV1_0_0, leadConversionV1_1_0, machineFailureV1_0_0, machineFailureV1_1_0];
 
 /**
  * `name` → the model's current trainer; `name@version` → the trainer of exactly that version

@@ -65,7 +65,12 @@ describe("synchronous prediction through the stream", () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.model_id, "churn_telco");
     assert.ok(res.body.score > 0 && res.body.score < 1);
-    assert.ok(Object.keys(res.body.explanation.feature_importance).length > 0);
+    assert.equal(res.body.explanation.method, "blended_linear_and_tree_shap");
+    const top = Object.values(res.body.explanation.feature_importance) as number[];
+    assert.equal(top.length, 5, "the five largest contributions");
+    assert.deepEqual(top, [...top].sort((a, b) => Math.abs(b) - Math.abs(a)));
+    const without = await user.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER });
+    assert.equal(without.body.explanation, undefined);
     const missing = await user.http.post("/api/v1/predict", { model_id: "no_such_model", features: {} });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.code, "MODEL_NOT_FOUND");

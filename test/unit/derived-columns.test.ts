@@ -489,7 +489,8 @@ describe("training a given version", () => {
     assert.equal(findTrainer("machine_failure@9.9.9"), undefined);
     assert.equal(findTrainer("nope"), undefined);
     assert.deepEqual(trainerVersions("lead_conversion").map((t) => t.version), ["1.2.0", "1.1.0", "1.0.0"]);
-    assert.deepEqual(trainerVersions("churn_telco").map((t) => t.version), ["1.1.0", "1.0.0"]);
+    assert.deepEqual(trainerVersions("churn_telco").map((t) => t.version), ["1.2.0", "1.1.0", "1.0.0"]);
+    assert.equal(findTrainer("churn_telco@1.1.0")?.version, "1.1.0");
     assert.ok(EARLIER_TRAINERS.every((t) => !TRAINERS.includes(t)));
   });
 
