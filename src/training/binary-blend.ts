@@ -89,7 +89,7 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
   const linearCv = crossValidateL2(trainMatrix, trainY, l2Grid, cv, maxIterations);
   const chosenLinear = linearCv.reduce((best, c) => (c.meanAuc >= best.meanAuc ? c : best));
   log(`${spec.name}: linear member l2=${chosenLinear.l2}, cross-validated AUC ${chosenLinear.meanAuc.toFixed(4)} ± ${chosenLinear.sdAuc.toFixed(4)}`);
-  const linearOof = Float64Array.from(chosenLinear.outOfFold, (p) => Math.log(p / (1 - p)));
+  const linearOof = chosenLinear.outOfFoldLogits;
 
   // the tree member on the same outer folds: out-of-fold raw scores, one block of `rows` per seed
   const treeOof = new Float64Array(rows * cv.seeds.length);

@@ -4,7 +4,7 @@
  * at the validation split that the card's metrics are measured on.
  */
 import { assignFolds } from "./gbdt/cross-fit.ts";
-import { fitLogistic, predictProbabilities, type Matrix } from "./logistic.ts";
+import { fitLogistic, predictLogits, sigmoid, type Matrix } from "./logistic.ts";
 import { rocAuc } from "./metrics.ts";
 
 export interface CrossValidation {
@@ -21,6 +21,8 @@ export interface L2CrossValidation {
   foldAucs: number[];
   /** out-of-fold P(1) of every training row, one block of `rows` per seed */
   outOfFold: Float64Array;
+  /** the same scores as log-odds, which stay finite where a probability rounds to 0 or 1 */
+  outOfFoldLogits: Float64Array;
 }
 
 /** Cross-validates every L2 strength of `grid` on the same folds. */
@@ -36,16 +38,21 @@ export function crossValidateL2(x: Matrix, y: Uint8Array, grid: readonly number[
   );
   return grid.map((l2) => {
     const outOfFold = new Float64Array(x.rows * cv.seeds.length);
+    const outOfFoldLogits = new Float64Array(x.rows * cv.seeds.length);
     const foldAucs = parts.map((part, p) => {
       const model = fitLogistic(part.fit, part.fitY, { l2, maxIterations });
-      const probabilities = predictProbabilities(model.raw, part.heldX);
+      const logits = predictLogits(model.raw, part.heldX);
+      const probabilities = logits.map(sigmoid);
       const offset = Math.floor(p / cv.folds) * x.rows;
-      part.held.forEach((row, k) => (outOfFold[offset + row] = probabilities[k]!));
+      part.held.forEach((row, k) => {
+        outOfFold[offset + row] = probabilities[k]!;
+        outOfFoldLogits[offset + row] = logits[k]!;
+      });
       return rocAuc(part.heldY, probabilities);
     });
     const meanAuc = foldAucs.reduce((a, b) => a + b, 0) / foldAucs.length;
     const sdAuc = Math.sqrt(foldAucs.reduce((a, b) => a + (b - meanAuc) ** 2, 0) / Math.max(1, foldAucs.length - 1));
-    return { l2, meanAuc, sdAuc, foldAucs, outOfFold };
+    return { l2, meanAuc, sdAuc, foldAucs, outOfFold, outOfFoldLogits };
   });
 }
 

@@ -214,7 +214,7 @@ function rawScoreNode(model: TreeEnsemble, inputName: string, outputName: string
   return onnx.NodeProto.create({
     opType: "TreeEnsembleRegressor",
     domain: "ai.onnx.ml",
-    name: outputName,
+    name: "trees",
     input: [inputName],
     output: [outputName],
     attribute: [
