@@ -130,6 +130,27 @@ describe("TreeSHAP (path-dependent, exact)", () => {
     }
   });
 
+  it("matches brute force alike on small trees (tabulated by split pattern) and large ones (recursion)", () => {
+    const n = 800;
+    const x = randomRows(n, 5, 31, 0.05);
+    const random = mulberry32(32);
+    const y = Float64Array.from({ length: n }, (_, i) => (random() < 1 / (1 + Math.exp(-(x[i * 5]! * x[i * 5 + 3]! + x[i * 5 + 1]!))) ? 1 : 0));
+    const data = { x, rows: n, cols: 5, y };
+    const small = fitGbdt(data, { maxTrees: 6, maxDepth: 3, maxLeaves: 8, minSamplesLeaf: 5, seed: 1 }).model.trees;
+    const large = fitGbdt(data, { maxTrees: 6, maxDepth: 6, maxLeaves: 20, minSamplesLeaf: 5, seed: 2 }).model.trees;
+    const splits = (t: Tree) => t.feature.filter((f) => f >= 0).length;
+    assert.ok(small.every((t) => splits(t) <= 7) && large.every((t) => splits(t) > 7), "the two kinds are both present");
+    const trees = [...small, ...large];
+    const shap = createTreeShap(trees, 5);
+    for (let r = 0; r < 20; r++) {
+      const row = x.subarray(r * 5, r * 5 + 5);
+      const phi = new Float64Array(5);
+      shap.explainRow(row, 0, phi);
+      const expected = bruteForceShapley(trees, row, 5);
+      for (let j = 0; j < 5; j++) assert.ok(Math.abs(phi[j]! - expected[j]!) < 1e-9, `row ${r} feature ${j}: ${phi[j]} vs ${expected[j]}`);
+    }
+  });
+
   it("Σ φ + base value equals the raw margin within 1e-6", () => {
     const n = 2000;
     const x = randomRows(n, 6, 21, 0.02);
