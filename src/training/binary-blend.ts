@@ -7,9 +7,10 @@
  * repeated k-fold cross-validation on the training rows, never on the validation split:
  *
  *   for each fold assignment (one per seed) and fold: the logistic regression at every L2 strength,
- *   and the cross-fitted trees, fitted on the other folds and scored on the held-out fold
+ *   and the cross-fitted trees of every tree grid entry, fitted on the other folds and scored on the
+ *   held-out fold
  *   → L2 strength by the linear model's mean fold AUC (ties → stronger)
- *   → blend weight w from the grid by the blend's mean fold AUC (ties → earlier entry)
+ *   → tree grid entry and blend weight w together by the blend's mean fold AUC (ties → earlier)
  *   → threshold by the best F1 of the blended out-of-fold scores
  *   → both models refitted on all training rows → validation metrics, ONNX, parity, explainer.
  *
@@ -20,7 +21,7 @@ import { ModelCardSchema, type ModelCard } from "../models/card.ts";
 import { createExplainer } from "../models/explain.ts";
 import { createTreeShap } from "../models/tree-shap.ts";
 import { mean, prepareBinaryData, round, roundMetrics, type BinaryDataSpec } from "./binary-data.ts";
-import { cardTree, parityFile, PARITY_TOLERANCE, runtimeParity } from "./gbdt/binary-recipe.ts";
+import { cardTree, parityFile, PARITY_TOLERANCE, runtimeParity, snakeCase } from "./gbdt/binary-recipe.ts";
 import { assignFolds, fitCrossFitted, rowsOf } from "./gbdt/cross-fit.ts";
 import { predictRaw } from "./gbdt/tree.ts";
 import type { GbdtData, GbdtParams } from "./gbdt/booster.ts";
@@ -39,8 +40,11 @@ export interface BinaryBlendSpec extends BinaryDataSpec {
   inputName?: string;
   outputName?: string;
   linear: { l2Grid: number[]; maxIterations?: number };
-  /** boosting parameters (objective is always binary log loss) and the cross-fitting of the shipped trees */
-  trees: { params: Partial<GbdtParams>; folds: number; seed: number };
+  /**
+   * boosting parameters shared by every tree grid entry (objective is always binary log loss), the
+   * entries tried (each merged over `params`), and the cross-fitting of the shipped trees
+   */
+  trees: { params: Partial<GbdtParams>; grid: Partial<GbdtParams>[]; folds: number; seed: number };
   /**
    * the outer folds every choice is made on; inside each, the trees are cross-fitted with the same
    * fold count as the shipped ones and fold seed = outer seed + 1
@@ -59,6 +63,8 @@ export interface TrainOptions {
 }
 
 interface WeightScore {
+  /** index into the tree grid */
+  entry: number;
   weight: number;
   foldAucs: number[];
   meanAuc: number;
@@ -80,7 +86,8 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
   const validationMatrix: Matrix = { data: validation.x, rows: split.validation.length, cols: width };
   const trainData: GbdtData = { x: train.x, rows, cols: width, y: trainY };
   const validationData: GbdtData = { x: validation.x, rows: split.validation.length, cols: width, y: validationY };
-  const treeParams: Partial<GbdtParams> = { ...spec.trees.params, objective: "binary_logloss" };
+  if (spec.trees.grid.length === 0) throw new TrainingError(`${spec.name}: empty tree grid`);
+  const treeParams = spec.trees.grid.map((entry): Partial<GbdtParams> => ({ ...spec.trees.params, ...entry, objective: "binary_logloss" }));
   const maxIterations = spec.linear.maxIterations ?? 100;
   const cv = spec.crossValidation;
 
@@ -91,44 +98,53 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
   log(`${spec.name}: linear member l2=${chosenLinear.l2}, cross-validated AUC ${chosenLinear.meanAuc.toFixed(4)} ± ${chosenLinear.sdAuc.toFixed(4)}`);
   const linearOof = chosenLinear.outOfFoldLogits;
 
-  // the tree member on the same outer folds: out-of-fold raw scores, one block of `rows` per seed
-  const treeOof = new Float64Array(rows * cv.seeds.length);
+  // each tree grid entry on the same outer folds: out-of-fold raw scores, one block of `rows` per seed
   const folds = cv.seeds.map((seed) => assignFolds(trainY, cv.folds, seed, true));
-  folds.forEach((fold, s) => {
-    for (let k = 0; k < cv.folds; k++) {
-      const t0 = performance.now();
-      const fit: number[] = [];
-      const held: number[] = [];
-      for (let i = 0; i < rows; i++) (fold[i] === k ? held : fit).push(i);
-      const member = fitCrossFitted(rowsOf(trainData, fit), treeParams, spec.trees.folds, cv.seeds[s]! + 1);
-      const raw = predictRaw(member.model, rowsOf(trainData, held).x, held.length);
-      held.forEach((row, j) => (treeOof[s * rows + row] = raw[j]!));
-      log(`${spec.name}: trees on outer fold ${s * cv.folds + k + 1}/${cv.seeds.length * cv.folds} (${member.members.map((m) => m.bestRounds).join("/")} trees) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    }
+  const treeOofs = treeParams.map((params, e) => {
+    const t0 = performance.now();
+    const oof = new Float64Array(rows * cv.seeds.length);
+    const counts: number[] = [];
+    folds.forEach((fold, s) => {
+      for (let k = 0; k < cv.folds; k++) {
+        const fit: number[] = [];
+        const held: number[] = [];
+        for (let i = 0; i < rows; i++) (fold[i] === k ? held : fit).push(i);
+        const member = fitCrossFitted(rowsOf(trainData, fit), params, spec.trees.folds, cv.seeds[s]! + 1);
+        counts.push(member.model.trees.length);
+        const raw = predictRaw(member.model, rowsOf(trainData, held).x, held.length);
+        held.forEach((row, j) => (oof[s * rows + row] = raw[j]!));
+      }
+    });
+    log(`${spec.name}: tree grid ${e + 1}/${treeParams.length} ${JSON.stringify(spec.trees.grid[e])} on ${counts.length} outer folds (mean ${Math.round(mean(counts))} trees) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return oof;
   });
 
   const blendOf = (w: number, linear: number, trees: number) => w * linear + (1 - w) * trees;
-  const scores: WeightScore[] = spec.linearWeights.map((weight) => {
-    const foldAucs = folds.flatMap((fold, s) =>
-      Array.from({ length: cv.folds }, (_, k) => {
-        const labels: number[] = [];
-        const blended: number[] = [];
-        for (let i = 0; i < rows; i++) {
-          if (fold[i] !== k) continue;
-          labels.push(trainY[i]!);
-          blended.push(blendOf(weight, linearOof[s * rows + i]!, treeOof[s * rows + i]!));
-        }
-        return rocAuc(labels, blended);
-      }),
-    );
-    const meanAuc = mean(foldAucs);
-    const sdAuc = Math.sqrt(foldAucs.reduce((a, b) => a + (b - meanAuc) ** 2, 0) / Math.max(1, foldAucs.length - 1));
-    log(`${spec.name}: linear weight ${weight}: cross-validated AUC ${meanAuc.toFixed(4)} ± ${sdAuc.toFixed(4)}`);
-    return { weight, foldAucs, meanAuc, sdAuc };
-  });
+  const scores: WeightScore[] = treeOofs.flatMap((treeOof, entry) =>
+    spec.linearWeights.map((weight) => {
+      const foldAucs = folds.flatMap((fold, s) =>
+        Array.from({ length: cv.folds }, (_, k) => {
+          const labels: number[] = [];
+          const blended: number[] = [];
+          for (let i = 0; i < rows; i++) {
+            if (fold[i] !== k) continue;
+            labels.push(trainY[i]!);
+            blended.push(blendOf(weight, linearOof[s * rows + i]!, treeOof[s * rows + i]!));
+          }
+          return rocAuc(labels, blended);
+        }),
+      );
+      const meanAuc = mean(foldAucs);
+      const sdAuc = Math.sqrt(foldAucs.reduce((a, b) => a + (b - meanAuc) ** 2, 0) / Math.max(1, foldAucs.length - 1));
+      log(`${spec.name}: tree grid ${entry + 1}, linear weight ${weight}: cross-validated AUC ${meanAuc.toFixed(4)} ± ${sdAuc.toFixed(4)}`);
+      return { entry, weight, foldAucs, meanAuc, sdAuc };
+    }),
+  );
   const chosen = scores.reduce((best, s) => (s.meanAuc > best.meanAuc ? s : best));
   const w = chosen.weight;
-  const alone = { linear: scores.find((s) => s.weight === 1)!, trees: scores.find((s) => s.weight === 0)! };
+  const treeOof = treeOofs[chosen.entry]!;
+  const ofEntry = scores.filter((s) => s.entry === chosen.entry);
+  const alone = { linear: ofEntry.find((s) => s.weight === 1)!, trees: ofEntry.find((s) => s.weight === 0)! };
   const betterFolds = (than: WeightScore) => chosen.foldAucs.filter((a, i) => a > than.foldAucs[i]!).length;
 
   const oofProbabilities = Float64Array.from(linearOof, (l, i) => sigmoid(blendOf(w, l, treeOof[i]!)));
@@ -137,7 +153,7 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
   // the shipped members, refitted on every training row
   const linear = fitLogistic(trainMatrix, trainY, { l2: chosenLinear.l2, maxIterations });
   if (!linear.converged) throw new TrainingError(`${spec.name}: Newton did not converge with l2=${linear.l2}`);
-  const trees = fitCrossFitted(trainData, treeParams, spec.trees.folds, spec.trees.seed);
+  const trees = fitCrossFitted(trainData, treeParams[chosen.entry]!, spec.trees.folds, spec.trees.seed);
   const model = trees.model;
   const blendedProbabilities = (x: Matrix): Float64Array => {
     const linearLogits = predictLogits(linear.raw, x);
@@ -224,17 +240,19 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
         blend: "log-odds = linear_weight × linear logit + (1 − linear_weight) × trees' raw score",
         linear_weight: w,
         linear_weight_grid: spec.linearWeights,
+        tree_grid: spec.trees.grid.map(snakeCase),
+        tree_grid_entry: chosen.entry,
         selection:
-          "l2 by the linear model's mean cross-validated AUC (ties → stronger); linear_weight by the blend's mean cross-validated AUC (ties → earlier entry); threshold by the best F1 of the blended out-of-fold scores; all on the training rows",
+          "l2 by the linear model's mean cross-validated AUC (ties → stronger); tree grid entry and linear_weight together by the blend's mean cross-validated AUC (ties → earlier); threshold by the best F1 of the blended out-of-fold scores; all on the training rows",
         cross_validation: {
           method: "stratified k-fold on the training rows, repeated with one fold assignment per seed; inside each, the trees are cross-fitted with fold seed = seed + 1",
           folds: cv.folds,
           seeds: cv.seeds,
-          auc_by_linear_weight: Object.fromEntries(scores.map((s) => [String(s.weight), folded(s)])),
+          auc_by_tree_entry_and_linear_weight: treeParams.map((_, e) => Object.fromEntries(scores.filter((s) => s.entry === e).map((s) => [String(s.weight), folded(s)]))),
           linear_auc_by_l2: Object.fromEntries(linearCv.map((c) => [String(c.l2), round(c.meanAuc)])),
           chosen_fold_aucs: chosen.foldAucs.map((a) => round(a)),
           folds_better_than_linear_alone: betterFolds(alone.linear),
-          folds_better_than_trees_alone: betterFolds(alone.trees),
+          folds_better_than_its_trees_alone: betterFolds(alone.trees),
         },
         validation_fraction: spec.split.validationFraction,
         linear: {
@@ -268,7 +286,7 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
       notes: [
         spec.training.notes,
         `Cross-validated AUC over ${chosen.foldAucs.length} folds of the ${rows} training rows: blend ${chosen.meanAuc.toFixed(4)} ± ${chosen.sdAuc.toFixed(4)} at linear weight ${w}, ` +
-          `linear alone ${alone.linear.meanAuc.toFixed(4)}, trees alone ${alone.trees.meanAuc.toFixed(4)}; the blend was better than the linear model on ${betterFolds(alone.linear)} of the folds and than the trees on ${betterFolds(alone.trees)}.`,
+          `with tree grid entry ${chosen.entry + 1} of ${treeParams.length}; linear alone ${alone.linear.meanAuc.toFixed(4)}, those trees alone ${alone.trees.meanAuc.toFixed(4)}; the blend was better than the linear model on ${betterFolds(alone.linear)} of the folds and than the trees on ${betterFolds(alone.trees)}.`,
         `Every choice was made on the training rows, so the ${split.validation.length} validation rows chose nothing and every validation metric is an untouched estimate.`,
         `Training-rows AUC of the shipped blend ${trainAuc.toFixed(4)}.`,
         `onnxruntime reproduces the trainer on all ${validationData.rows} validation rows within ${runtime.worst.toExponential(1)} (${runtime.flipped} thresholded decisions differ).`,

@@ -45,7 +45,12 @@ const SPEC: BinaryBlendSpec = {
   derived: [{ kind: "ratio", name: "spend_per_month", features: ["spend", "months"] }],
   classLabels: ["stays", "leaves"],
   linear: { l2Grid: [1e-4, 1e-2] },
-  trees: { params: { learningRate: 0.1, maxTrees: 200, earlyStoppingRounds: 20, maxDepth: 3, maxLeaves: 8, minSamplesLeaf: 20, seed: 7 }, folds: 2, seed: 8 },
+  trees: {
+    params: { learningRate: 0.1, maxTrees: 200, earlyStoppingRounds: 20, minSamplesLeaf: 20, seed: 7 },
+    grid: [{ maxDepth: 1, maxLeaves: 2 }, { maxDepth: 3, maxLeaves: 8 }],
+    folds: 2,
+    seed: 8,
+  },
   crossValidation: { folds: 3, seeds: [11, 12] },
   linearWeights: [0, 0.5, 1],
   split: { validationFraction: 0.25, seed: 5 },
@@ -64,13 +69,22 @@ describe("logistic regression and boosted trees blended in log-odds", async () =
   const data = fixture(1200, 3);
   const trained = await trainBinaryBlend(SPEC, data, NOW);
   const hp = trained.card.training.hyperparameters;
-  const cv = hp["cross_validation"] as { auc_by_linear_weight: Record<string, { mean_auc: number }>; folds: number; seeds: number[]; chosen_fold_aucs: number[] };
+  const cv = hp["cross_validation"] as {
+    auc_by_tree_entry_and_linear_weight: Record<string, { mean_auc: number }>[];
+    folds: number;
+    seeds: number[];
+    chosen_fold_aucs: number[];
+  };
 
-  it("chooses the weight with the best cross-validated AUC, here the blend over either member", () => {
-    const byWeight = Object.fromEntries(Object.entries(cv.auc_by_linear_weight).map(([w, s]) => [w, s.mean_auc]));
-    assert.deepEqual(Object.keys(byWeight).sort(), ["0", "0.5", "1"]);
-    assert.equal(byWeight[String(hp["linear_weight"])], Math.max(...Object.values(byWeight)));
-    assert.equal(hp["linear_weight"], 0.5, `cross-validated AUC by linear weight: ${JSON.stringify(cv.auc_by_linear_weight)}`);
+  it("chooses the tree shape and weight with the best cross-validated AUC, here a blend over either member", () => {
+    const table = cv.auc_by_tree_entry_and_linear_weight.map((byWeight) => Object.fromEntries(Object.entries(byWeight).map(([w, s]) => [w, s.mean_auc])));
+    assert.equal(table.length, 2);
+    for (const byWeight of table) assert.deepEqual(Object.keys(byWeight).sort(), ["0", "0.5", "1"]);
+    const best = Math.max(...table.flatMap((byWeight) => Object.values(byWeight)));
+    const entry = hp["tree_grid_entry"] as number;
+    assert.equal(table[entry]![String(hp["linear_weight"])], best);
+    assert.equal(hp["linear_weight"], 0.5, `cross-validated AUC: ${JSON.stringify(table)}`);
+    assert.equal(entry, 1, "the depth-3 trees catch the interaction the stumps cannot");
     assert.equal(cv.chosen_fold_aucs.length, 3 * 2);
     assert.equal(trained.card.algorithm, "logistic_regression_and_gradient_boosted_trees_blend");
   });
@@ -110,7 +124,7 @@ describe("logistic regression and boosted trees blended in log-odds", async () =
     const rows = data.rows.map((r) => ({ ...r }));
     for (const i of validation) rows[i]!["months"] = String((Number(rows[i]!["months"]) * 7) % 72);
     const other = await trainBinaryBlend(SPEC, { ...data, rows }, NOW);
-    for (const key of ["linear_weight", "cross_validation"]) assert.deepEqual(other.card.training.hyperparameters[key], hp[key], key);
+    for (const key of ["linear_weight", "tree_grid_entry", "cross_validation"]) assert.deepEqual(other.card.training.hyperparameters[key], hp[key], key);
     assert.equal(other.card.threshold, trained.card.threshold);
     assert.notEqual(other.card.metrics.validation["auc"], trained.card.metrics.validation["auc"]);
   });

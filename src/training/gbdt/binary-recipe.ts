@@ -399,6 +399,6 @@ export function parityFile(
 }
 
 /** `{ maxDepth: 4 }` → `{ max_depth: 4 }`, as the card spells hyperparameters. */
-function snakeCase(params: Partial<GbdtParams>): Record<string, unknown> {
+export function snakeCase(params: Partial<GbdtParams>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
 }
