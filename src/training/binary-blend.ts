@@ -20,8 +20,8 @@
 import { ModelCardSchema, type ModelCard } from "../models/card.ts";
 import { createExplainer } from "../models/explain.ts";
 import { createTreeShap } from "../models/tree-shap.ts";
-import { mean, prepareBinaryData, round, roundMetrics, type BinaryDataSpec } from "./binary-data.ts";
-import { cardTree, parityFile, PARITY_TOLERANCE, runtimeParity, snakeCase } from "./gbdt/binary-recipe.ts";
+import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics, type BinaryDataSpec } from "./binary-data.ts";
+import { cardTree, parityFile, runtimeParity, snakeCase } from "./gbdt/binary-recipe.ts";
 import { assignFolds, fitCrossFitted, rowsOf } from "./gbdt/cross-fit.ts";
 import { predictRaw } from "./gbdt/tree.ts";
 import type { GbdtData, GbdtParams } from "./gbdt/booster.ts";
@@ -204,38 +204,16 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
     docString: `${spec.displayName} ${spec.version}: logistic regression and gradient-boosted trees (${model.trees.length}) blended in log-odds; column 1 of "${outputName}" is P(${spec.classLabels[1]})`,
     metadata: { model: spec.name, version: spec.version },
   });
-  const runtime = await runtimeParity(onnx, { encoding, outputs: { score_output: outputName, probability_index: 1 } }, validationData, validationP, threshold);
-  log(`${spec.name}: onnxruntime on ${validationData.rows} validation rows: max |Δp| ${runtime.worst.toExponential(2)}, ${runtime.flipped} decisions differ`);
-  if (runtime.worst > PARITY_TOLERANCE) {
-    throw new TrainingError(`${spec.name}: onnxruntime differs from the trainer by ${runtime.worst} (> ${PARITY_TOLERANCE}) on validation rows`);
-  }
+  const served = { encoding, outputs: { score_output: outputName, probability_index: 1 } };
+  const runtime = await runtimeParity(spec.name, onnx, served, validationData, validationP, threshold, log);
 
   const p = trees.members[0]!.params;
   const folded = (s: WeightScore) => ({ mean_auc: round(s.meanAuc), sd_auc: round(s.sdAuc) });
+  const base = binaryCardBase(spec, { split, features, encoding }, { algorithm: "logistic_regression_and_gradient_boosted_trees_blend", outputName, threshold, rows: data.rows.length, now: options.now });
   const card: ModelCard = ModelCardSchema.parse({
-    name: spec.name,
-    version: spec.version,
-    display_name: spec.displayName,
-    description: spec.description,
-    task: "binary_classification",
-    algorithm: "logistic_regression_and_gradient_boosted_trees_blend",
-    created_at: (options.now ?? new Date()).toISOString(),
-    features,
-    encoding,
-    outputs: { score_output: outputName, probability_index: 1, labels: spec.classLabels },
-    threshold,
+    ...base,
     training: {
-      dataset: spec.training.dataset,
-      source: spec.training.source,
-      files: spec.training.files,
-      rows: data.rows.length,
-      synthetic: spec.training.synthetic,
-      split: {
-        method: `stratified by label, ${Math.round(spec.split.validationFraction * 100)}% validation, mulberry32 shuffle`,
-        train_rows: rows,
-        validation_rows: split.validation.length,
-        seed: spec.split.seed,
-      },
+      ...base.training,
       hyperparameters: {
         blend: "log-odds = linear_weight × linear logit + (1 − linear_weight) × trees' raw score",
         linear_weight: w,

@@ -53,6 +53,52 @@ export function prepareBinaryData(spec: BinaryDataSpec, data: LabelledRows, inpu
   return { split, typed, features, encoding, encoder, train, validation, trainY: pick(data.labels, split.train), validationY: pick(data.labels, split.validation) };
 }
 
+export interface BinaryCardSpec extends BinaryDataSpec {
+  version: string;
+  displayName: string;
+  description: string;
+  /** names of label 0 and label 1 */
+  classLabels: [string, string];
+  training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
+}
+
+/**
+ * The card fields every binary recipe fills alike: identity, request schema, outputs, threshold and
+ * where the rows came from; each recipe adds its hyperparameters, notes, metrics and explainer.
+ */
+export function binaryCardBase(
+  spec: BinaryCardSpec,
+  prepared: Pick<BinaryData, "split" | "features" | "encoding">,
+  card: { algorithm: string; outputName: string; threshold: number; rows: number; now: Date | undefined },
+) {
+  return {
+    name: spec.name,
+    version: spec.version,
+    display_name: spec.displayName,
+    description: spec.description,
+    task: "binary_classification" as const,
+    algorithm: card.algorithm,
+    created_at: (card.now ?? new Date()).toISOString(),
+    features: prepared.features,
+    encoding: prepared.encoding,
+    outputs: { score_output: card.outputName, probability_index: 1, labels: spec.classLabels },
+    threshold: card.threshold,
+    training: {
+      dataset: spec.training.dataset,
+      source: spec.training.source,
+      files: spec.training.files,
+      rows: card.rows,
+      synthetic: spec.training.synthetic,
+      split: {
+        method: `stratified by label, ${Math.round(spec.split.validationFraction * 100)}% validation, mulberry32 shuffle`,
+        train_rows: prepared.split.train.length,
+        validation_rows: prepared.split.validation.length,
+        seed: spec.split.seed,
+      },
+    },
+  };
+}
+
 /** Metric values in the card are rounded to this many decimals (the threshold is kept exact). */
 export const round = (x: number, decimals = 6): number => Number(x.toFixed(decimals));
 

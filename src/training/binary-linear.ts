@@ -11,7 +11,7 @@
 import { ModelCardSchema, type DerivedColumn, type ModelCard } from "../models/card.ts";
 import { coerceStringRow } from "../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../models/explain.ts";
-import { mean, pick, prepareBinaryData, round, roundMetrics } from "./binary-data.ts";
+import { binaryCardBase, mean, pick, prepareBinaryData, round, roundMetrics } from "./binary-data.ts";
 import type { DeclaredFeature } from "./features.ts";
 import { crossValidateL2, type CrossValidation, type L2CrossValidation } from "./linear-cv.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
@@ -92,30 +92,11 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
   const importance = featureImportance(model, validationX, columnAttribution(encoding.columns, features.map((f) => f.name)));
   const baseValue = model.raw.intercept + dot(model.raw.weights, model.means);
 
+  const base = binaryCardBase(spec, { split, features, encoding }, { algorithm: "logistic_regression", outputName, threshold, rows: data.rows.length, now: options.now });
   const card: ModelCard = ModelCardSchema.parse({
-    name: spec.name,
-    version: spec.version,
-    display_name: spec.displayName,
-    description: spec.description,
-    task: "binary_classification",
-    algorithm: "logistic_regression",
-    created_at: (options.now ?? new Date()).toISOString(),
-    features,
-    encoding,
-    outputs: { score_output: outputName, probability_index: 1, labels: spec.classLabels },
-    threshold,
+    ...base,
     training: {
-      dataset: spec.training.dataset,
-      source: spec.training.source,
-      files: spec.training.files,
-      rows: data.rows.length,
-      synthetic: spec.training.synthetic,
-      split: {
-        method: `stratified by label, ${Math.round(spec.split.validationFraction * 100)}% validation, mulberry32 shuffle`,
-        train_rows: split.train.length,
-        validation_rows: split.validation.length,
-        seed: spec.split.seed,
-      },
+      ...base.training,
       hyperparameters: {
         l2: model.l2,
         l2_grid: spec.l2Grid,

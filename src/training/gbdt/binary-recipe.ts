@@ -20,7 +20,7 @@ import type { Encoder } from "../../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
 import { createTreeShap } from "../../models/tree-shap.ts";
-import { mean, prepareBinaryData, round, roundMetrics } from "../binary-data.ts";
+import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics } from "../binary-data.ts";
 import type { DeclaredFeature } from "../features.ts";
 import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
 import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
@@ -135,38 +135,16 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
     docString: `${spec.displayName} ${spec.version}: gradient-boosted trees (${model.trees.length}); column 1 of "${outputName}" is P(${spec.classLabels[1]})`,
     metadata: { model: spec.name, version: spec.version },
   });
-  const runtime = await runtimeParity(onnx, { encoding, outputs: { score_output: outputName, probability_index: 1 } }, validationData, validationP, threshold);
-  log(`${spec.name}: onnxruntime on ${validationData.rows} validation rows: max |Δp| ${runtime.worst.toExponential(2)}, ${runtime.flipped} decisions differ`);
-  if (runtime.worst > PARITY_TOLERANCE) {
-    throw new TrainingError(`${spec.name}: onnxruntime differs from the trainer by ${runtime.worst} (> ${PARITY_TOLERANCE}) on validation rows`);
-  }
+  const served = { encoding, outputs: { score_output: outputName, probability_index: 1 } };
+  const runtime = await runtimeParity(spec.name, onnx, served, validationData, validationP, threshold, log);
 
   const p = fit.members[0]!.params;
   const depths = model.trees.map(treeDepth);
+  const base = binaryCardBase(spec, { split, features, encoding }, { algorithm: "gradient_boosted_trees", outputName, threshold, rows: data.rows.length, now: options.now });
   const card: ModelCard = ModelCardSchema.parse({
-    name: spec.name,
-    version: spec.version,
-    display_name: spec.displayName,
-    description: spec.description,
-    task: "binary_classification",
-    algorithm: "gradient_boosted_trees",
-    created_at: (options.now ?? new Date()).toISOString(),
-    features,
-    encoding,
-    outputs: { score_output: outputName, probability_index: 1, labels: spec.classLabels },
-    threshold,
+    ...base,
     training: {
-      dataset: spec.training.dataset,
-      source: spec.training.source,
-      files: spec.training.files,
-      rows: data.rows.length,
-      synthetic: spec.training.synthetic,
-      split: {
-        method: `stratified by label, ${Math.round(spec.split.validationFraction * 100)}% validation, mulberry32 shuffle`,
-        train_rows: split.train.length,
-        validation_rows: split.validation.length,
-        seed: spec.split.seed,
-      },
+      ...base.training,
       hyperparameters: {
         objective: "binary log loss (second-order boosting), raw score = log-odds",
         n_trees: model.trees.length,
@@ -331,27 +309,34 @@ function shapImportance(shap: ReturnType<typeof createTreeShap>, data: GbdtData,
   return Object.fromEntries(entries);
 }
 
-/** Scores the validation rows with onnxruntime: the largest |Δp| and how many decisions flip. */
+/**
+ * Scores the validation rows with onnxruntime: the largest |Δp| and how many decisions flip, logged;
+ * throws when a probability differs by more than PARITY_TOLERANCE.
+ */
 export async function runtimeParity(
+  name: string,
   onnx: Uint8Array,
   card: Pick<ModelCard, "encoding" | "outputs">,
   data: GbdtData,
   trainer: Float64Array,
   threshold: number,
+  log: (line: string) => void,
 ): Promise<{ worst: number; flipped: number }> {
   const session = await loadOnnxSession(onnx, card);
+  let worst = 0;
+  let flipped = 0;
   try {
     const scores = await runBatch(session, card, data.x, data.rows);
-    let worst = 0;
-    let flipped = 0;
     for (let i = 0; i < data.rows; i++) {
       worst = Math.max(worst, Math.abs(scores[i]! - trainer[i]!));
       if (scores[i]! >= threshold !== trainer[i]! >= threshold) flipped++;
     }
-    return { worst, flipped };
   } finally {
     await session.release();
   }
+  log(`${name}: onnxruntime on ${data.rows} validation rows: max |Δp| ${worst.toExponential(2)}, ${flipped} decisions differ`);
+  if (worst > PARITY_TOLERANCE) throw new TrainingError(`${name}: onnxruntime differs from the trainer by ${worst} (> ${PARITY_TOLERANCE}) on validation rows`);
+  return { worst, flipped };
 }
 
 /**

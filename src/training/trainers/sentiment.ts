@@ -20,8 +20,9 @@ import { ROOT_DIR } from "../../config.ts";
 import { ModelCardSchema, type EncodedColumn, type FeatureSpec, type ModelCard, type TextAnalyzer } from "../../models/card.ts";
 import { createEncoder, type Encoder } from "../../models/encode.ts";
 import { compileAnalyzer, defaultAnalyzer, describeAnalyzer, fitVocabulary, SMOOTH_IDF, type Vocabulary } from "../../models/text.ts";
+import { mean, round, roundMetrics } from "../binary-data.ts";
 import { loadAfinn, loadSentiment, SENTIMENT_DIR, AFINN_FILE, type SentimentData } from "../datasets/sentiment.ts";
-import { binaryMetrics, type BinaryMetrics } from "../metrics.ts";
+import { binaryMetrics } from "../metrics.ts";
 import { exportLogisticRegression } from "../onnx-export.ts";
 import { fitSparseLogistic, sparseProbabilities, type SparseLogisticModel, type SparseRows } from "../sparse-logistic.ts";
 import { mulberry32, shuffle, stratifiedSplit } from "../split.ts";
@@ -60,7 +61,6 @@ export const PARITY_EDGE_TEXTS = [
   `${"The food was fine and the staff were friendly. ".repeat(40)}But the wait was terrible.`,
 ];
 
-const round = (x: number, decimals = 6): number => Number(x.toFixed(decimals));
 
 export interface Prepared {
   data: SentimentData;
@@ -382,26 +382,6 @@ function meanAbsContribution(model: SparseLogisticModel, x: SparseRows): Record<
   return { text: round(sum / x.rows) };
 }
 
-function roundMetrics(m: BinaryMetrics): Record<string, number> {
-  return {
-    auc: round(m.auc),
-    accuracy: round(m.accuracy),
-    precision: round(m.precision),
-    recall: round(m.recall),
-    f1: round(m.f1),
-    log_loss: round(m.log_loss),
-    brier: round(m.brier),
-    threshold: m.threshold,
-    positive_rate: round(m.positive_rate),
-    rows: m.rows,
-  };
-}
-
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
-}
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let sum = 0;
