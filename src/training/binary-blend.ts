@@ -20,7 +20,7 @@
 import { ModelCardSchema, type ModelCard } from "../models/card.ts";
 import { createExplainer } from "../models/explain.ts";
 import { createTreeShap } from "../models/tree-shap.ts";
-import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics, type BinaryDataSpec } from "./binary-data.ts";
+import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics, type BinaryCardSpec, type TrainOptions } from "./binary-data.ts";
 import { cardTree, parityFile, runtimeParity, snakeCase } from "./gbdt/binary-recipe.ts";
 import { assignFolds, fitCrossFitted, rowsOf } from "./gbdt/cross-fit.ts";
 import { predictRaw } from "./gbdt/tree.ts";
@@ -31,12 +31,7 @@ import { bestF1Threshold, binaryMetrics, rocAuc } from "./metrics.ts";
 import { exportBlendClassifier } from "./tree-onnx-export.ts";
 import { TrainingError, type LabelledRows, type TrainedModel } from "./trainer.ts";
 
-export interface BinaryBlendSpec extends BinaryDataSpec {
-  version: string;
-  displayName: string;
-  description: string;
-  /** names of label 0 and label 1 */
-  classLabels: [string, string];
+export interface BinaryBlendSpec extends BinaryCardSpec {
   inputName?: string;
   outputName?: string;
   linear: { l2Grid: number[]; maxIterations?: number };
@@ -52,15 +47,10 @@ export interface BinaryBlendSpec extends BinaryDataSpec {
   crossValidation: CrossValidation;
   /** weights of the linear model to try (the trees get 1 − w); must hold 0 and 1, the members alone */
   linearWeights: number[];
-  training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
   /** validation rows written to parity.json */
   parityRows?: number;
 }
 
-export interface TrainOptions {
-  log?: (line: string) => void;
-  now?: Date;
-}
 
 interface WeightScore {
   /** index into the tree grid */

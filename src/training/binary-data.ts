@@ -53,6 +53,12 @@ export function prepareBinaryData(spec: BinaryDataSpec, data: LabelledRows, inpu
   return { split, typed, features, encoding, encoder, train, validation, trainY: pick(data.labels, split.train), validationY: pick(data.labels, split.validation) };
 }
 
+/** How a recipe reports progress, and the card's `created_at` (the current time by default). */
+export interface TrainOptions {
+  log?: (line: string) => void;
+  now?: Date;
+}
+
 export interface BinaryCardSpec extends BinaryDataSpec {
   version: string;
   displayName: string;

@@ -11,7 +11,7 @@
 import { ModelCardSchema, type DerivedColumn, type ModelCard } from "../models/card.ts";
 import { coerceStringRow } from "../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../models/explain.ts";
-import { binaryCardBase, mean, pick, prepareBinaryData, round, roundMetrics } from "./binary-data.ts";
+import { binaryCardBase, mean, pick, prepareBinaryData, round, roundMetrics, type TrainOptions } from "./binary-data.ts";
 import type { DeclaredFeature } from "./features.ts";
 import { crossValidateL2, type CrossValidation, type L2CrossValidation } from "./linear-cv.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
@@ -41,11 +41,6 @@ export interface BinaryLinearSpec {
   /** validation rows written to parity.json */
   parityRows?: number;
   maxIterations?: number;
-}
-
-export interface TrainOptions {
-  log?: (line: string) => void;
-  now?: Date;
 }
 
 const PARITY_TOLERANCE = 1e-5;

@@ -20,7 +20,7 @@ import type { Encoder } from "../../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
 import { createTreeShap } from "../../models/tree-shap.ts";
-import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics } from "../binary-data.ts";
+import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics, type TrainOptions } from "../binary-data.ts";
 import type { DeclaredFeature } from "../features.ts";
 import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
 import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
@@ -64,11 +64,6 @@ export interface BinaryGbdtSpec {
   training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
   /** validation rows written to parity.json */
   parityRows?: number;
-}
-
-export interface TrainOptions {
-  log?: (line: string) => void;
-  now?: Date;
 }
 
 /** Largest allowed |onnxruntime − trainer| per probability, in parity.json and at training. */

@@ -9,7 +9,7 @@ export { DEFAULT_PARAMS, fitGbdt, loss, resolveParams, sigmoid } from "./booster
 export { assignFolds, averageEnsembles, fitCrossFitted } from "./cross-fit.ts";
 export { expectedValue, leafIndex, predict, predictRaw, treeDepth } from "./tree.ts";
 export type { BinMapper, ColumnBins } from "./binning.ts";
-export type { BinaryGbdtSpec, TrainOptions } from "./binary-recipe.ts";
+export type { BinaryGbdtSpec } from "./binary-recipe.ts";
 export type { FitResult, GbdtData, GbdtParams } from "./booster.ts";
 export type { CrossFitResult } from "./cross-fit.ts";
 export type { Objective, Tree, TreeEnsemble } from "./tree.ts";
