@@ -24,14 +24,16 @@ async function main(args: string[]): Promise<number> {
     log(`${trainer.name} ${trainer.version}: training`);
     const model = await trainer.train({ datasetsDir: config.DATASETS_DIR, log });
     const dir = await writeModelArtifacts(config.MODELS_DIR, model);
-    const v = model.card.metrics.validation;
-    log(
-      `${trainer.name} ${trainer.version}: AUC ${v["auc"]?.toFixed(4)} F1 ${v["f1"]?.toFixed(4)} ` +
-        `in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
+    log(`${trainer.name} ${trainer.version}: ${headline(model.card.metrics.validation)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     process.stdout.write(`${dir}\n`);
   }
   return 0;
+}
+
+/** AUC and F1 for a classifier; otherwise the card's first three validation metrics (RMSE, P@10, silhouette, ...). */
+function headline(validation: Record<string, number>): string {
+  const keys = "auc" in validation ? ["auc", "f1"] : Object.keys(validation).slice(0, 3);
+  return keys.map((k) => `${k} ${Number.isInteger(validation[k]) ? validation[k] : validation[k]!.toFixed(4)}`).join(", ");
 }
 
 main(process.argv.slice(2)).then(
