@@ -17,11 +17,12 @@
  * Explanations are exact in the same sense as each member's: Shapley values are linear in the
  * model, so a column's contribution is w × its linear contribution + (1 − w) × its TreeSHAP value.
  */
-import { ModelCardSchema, type ModelCard } from "../models/card.ts";
+import { ModelCardSchema, type BlendExplainer, type ModelCard } from "../models/card.ts";
 import { createExplainer } from "../models/explain.ts";
 import { createTreeShap } from "../models/tree-shap.ts";
-import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics, type BinaryCardSpec, type TrainOptions } from "./binary-data.ts";
-import { cardTree, parityFile, runtimeParity, snakeCase } from "./gbdt/binary-recipe.ts";
+import { binaryCardBase, mean, meanAndSd, prepareBinaryData, round, roundMetrics, type BinaryCardSpec, type TrainOptions } from "./binary-data.ts";
+import { linearExplainer } from "./binary-linear.ts";
+import { parityFile, runtimeParity, snakeCase, treeExplainer } from "./gbdt/binary-recipe.ts";
 import { assignFolds, fitCrossFitted, rowsOf } from "./gbdt/cross-fit.ts";
 import { predictRaw } from "./gbdt/tree.ts";
 import type { GbdtData, GbdtParams } from "./gbdt/booster.ts";
@@ -50,7 +51,6 @@ export interface BinaryBlendSpec extends BinaryCardSpec {
   /** validation rows written to parity.json */
   parityRows?: number;
 }
-
 
 interface WeightScore {
   /** index into the tree grid */
@@ -124,8 +124,7 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
           return rocAuc(labels, blended);
         }),
       );
-      const meanAuc = mean(foldAucs);
-      const sdAuc = Math.sqrt(foldAucs.reduce((a, b) => a + (b - meanAuc) ** 2, 0) / Math.max(1, foldAucs.length - 1));
+      const { mean: meanAuc, sd: sdAuc } = meanAndSd(foldAucs);
       log(`${spec.name}: tree grid ${entry + 1}, linear weight ${weight}: cross-validated AUC ${meanAuc.toFixed(4)} ± ${sdAuc.toFixed(4)}`);
       return { entry, weight, foldAucs, meanAuc, sdAuc };
     }),
@@ -156,30 +155,15 @@ export async function trainBinaryBlend(spec: BinaryBlendSpec, data: LabelledRows
   const baseline = binaryMetrics(validationY, new Float64Array(validationY.length).fill(mean(trainY)), 0.5);
   log(`${spec.name}: linear weight ${w}; validation AUC ${metrics.auc.toFixed(4)}, F1 ${metrics.f1.toFixed(4)} at threshold ${threshold.toFixed(4)}`);
 
-  const shap = createTreeShap(model.trees, width);
-  const linearBase = linear.raw.intercept + linear.raw.weights.reduce((sum, c, j) => sum + c * linear.means[j]!, 0);
-  const treeBase = model.baseScore + shap.expectedValue;
-  const explainer = {
-    kind: "blend" as const,
-    link: "logit" as const,
-    base_value: w * linearBase + (1 - w) * treeBase,
-    members: [
-      {
-        weight: w,
-        explainer: {
-          kind: "linear" as const,
-          link: "logit" as const,
-          coefficients: [...linear.raw.weights],
-          intercept: linear.raw.intercept,
-          column_means: [...linear.means],
-          base_value: linearBase,
-        },
-      },
-      {
-        weight: 1 - w,
-        explainer: { kind: "tree" as const, link: "logit" as const, base_score: model.baseScore, base_value: treeBase, trees: model.trees.map(cardTree) },
-      },
-    ],
+  const members = [
+    { weight: w, explainer: linearExplainer(linear) },
+    { weight: 1 - w, explainer: treeExplainer(model, createTreeShap(model.trees, width)) },
+  ];
+  const explainer: BlendExplainer = {
+    kind: "blend",
+    link: "logit",
+    base_value: members.reduce((sum, m) => sum + m.weight * m.explainer.base_value, 0),
+    members,
   };
   const importance = meanAbsContributions({ encoding, explainer }, validation.x, validationData.rows);
 

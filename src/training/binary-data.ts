@@ -135,3 +135,9 @@ export function mean(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) sum += values[i]!;
   return sum / values.length;
 }
+
+/** Mean and sample standard deviation, as the cards report cross-validated fold AUCs. */
+export function meanAndSd(values: readonly number[]): { mean: number; sd: number } {
+  const m = mean(values);
+  return { mean: m, sd: Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, values.length - 1)) };
+}

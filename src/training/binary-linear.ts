@@ -8,7 +8,7 @@
  * the threshold by their out-of-fold F1 instead, so no choice looks at the validation rows. `derived`
  * columns (products, differences, ratios of numeric features, card.ts) are appended to the encoding.
  */
-import { ModelCardSchema, type DerivedColumn, type ModelCard } from "../models/card.ts";
+import { ModelCardSchema, type DerivedColumn, type LinearExplainer, type ModelCard } from "../models/card.ts";
 import { coerceStringRow } from "../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../models/explain.ts";
 import { binaryCardBase, mean, pick, prepareBinaryData, round, roundMetrics, type TrainOptions } from "./binary-data.ts";
@@ -85,7 +85,6 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
   log(`${spec.name}: chose l2=${model.l2}; validation AUC ${metrics.auc.toFixed(4)}, F1 ${metrics.f1.toFixed(4)} at threshold ${threshold.toFixed(4)}`);
 
   const importance = featureImportance(model, validationX, columnAttribution(encoding.columns, features.map((f) => f.name)));
-  const baseValue = model.raw.intercept + dot(model.raw.weights, model.means);
 
   const base = binaryCardBase(spec, { split, features, encoding }, { algorithm: "logistic_regression", outputName, threshold, rows: data.rows.length, now: options.now });
   const card: ModelCard = ModelCardSchema.parse({
@@ -129,14 +128,7 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
     },
     metrics: { validation: roundMetrics(metrics), baseline: roundMetrics(baseline) },
     feature_importance: importance,
-    explainer: {
-      kind: "linear",
-      link: "logit",
-      coefficients: [...model.raw.weights],
-      intercept: model.raw.intercept,
-      column_means: [...model.means],
-      base_value: baseValue,
-    },
+    explainer: linearExplainer(model),
   });
 
   const onnx = exportLogisticRegression({
@@ -151,6 +143,18 @@ export function trainBinaryLinear(spec: BinaryLinearSpec, data: LabelledRows, op
 
   const parity = parityFile(spec, typed, split.validation, validationP);
   return { card, onnx, parity };
+}
+
+/** The card's explainer of a fitted logistic regression: contributions on the raw encoded columns. */
+export function linearExplainer(model: LogisticModel): LinearExplainer {
+  return {
+    kind: "linear",
+    link: "logit",
+    coefficients: [...model.raw.weights],
+    intercept: model.raw.intercept,
+    column_means: [...model.means],
+    base_value: model.raw.intercept + dot(model.raw.weights, model.means),
+  };
 }
 
 /**

@@ -3,6 +3,7 @@
  * so the L2 strength (and the threshold, from the out-of-fold scores) can be chosen without looking
  * at the validation split that the card's metrics are measured on.
  */
+import { meanAndSd } from "./binary-data.ts";
 import { assignFolds } from "./gbdt/cross-fit.ts";
 import { fitLogistic, predictLogits, sigmoid, type Matrix } from "./logistic.ts";
 import { rocAuc } from "./metrics.ts";
@@ -50,8 +51,7 @@ export function crossValidateL2(x: Matrix, y: Uint8Array, grid: readonly number[
       });
       return rocAuc(part.heldY, probabilities);
     });
-    const meanAuc = foldAucs.reduce((a, b) => a + b, 0) / foldAucs.length;
-    const sdAuc = Math.sqrt(foldAucs.reduce((a, b) => a + (b - meanAuc) ** 2, 0) / Math.max(1, foldAucs.length - 1));
+    const { mean: meanAuc, sd: sdAuc } = meanAndSd(foldAucs);
     return { l2, meanAuc, sdAuc, foldAucs, outOfFold, outOfFoldLogits };
   });
 }

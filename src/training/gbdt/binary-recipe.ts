@@ -15,19 +15,19 @@
  * chosen out of fold) and measure. `derived` columns (products, differences, ratios of numeric
  * features, card.ts) are appended to the encoding; callers still send only the features.
  */
-import { ModelCardSchema, type DerivedColumn, type ModelCard, type TreeArrays } from "../../models/card.ts";
+import { ModelCardSchema, type DerivedColumn, type ModelCard, type TreeArrays, type TreeExplainer } from "../../models/card.ts";
 import type { Encoder } from "../../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
-import { createTreeShap } from "../../models/tree-shap.ts";
-import { binaryCardBase, mean, prepareBinaryData, round, roundMetrics, type TrainOptions } from "../binary-data.ts";
+import { createTreeShap, type TreeShapExplainer } from "../../models/tree-shap.ts";
+import { binaryCardBase, mean, meanAndSd, prepareBinaryData, round, roundMetrics, type TrainOptions } from "../binary-data.ts";
 import type { DeclaredFeature } from "../features.ts";
 import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
 import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
 import { exportTreeClassifier } from "../tree-onnx-export.ts";
 import { sigmoid, type GbdtData, type GbdtParams } from "./booster.ts";
 import { fitCrossFitted, type CrossFitResult } from "./cross-fit.ts";
-import { predict, treeDepth, type Tree } from "./tree.ts";
+import { predict, treeDepth, type Tree, type TreeEnsemble } from "./tree.ts";
 
 export interface BinaryGbdtSpec {
   name: string;
@@ -119,7 +119,6 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
 
   // explanations: exact TreeSHAP per validation row, summed per feature
   const shap = createTreeShap(model.trees, width);
-  const baseValue = model.baseScore + shap.expectedValue;
   const importance = shapImportance(shap, validationData, columnAttribution(encoding.columns, features.map((f) => f.name)));
 
   const onnx = exportTreeClassifier({
@@ -211,13 +210,7 @@ export async function trainBinaryGbdt(spec: BinaryGbdtSpec, data: LabelledRows, 
     },
     metrics: { validation: roundMetrics(metrics), baseline: roundMetrics(baseline) },
     feature_importance: importance,
-    explainer: {
-      kind: "tree",
-      link: "logit",
-      base_score: model.baseScore,
-      base_value: baseValue,
-      trees: model.trees.map(cardTree),
-    },
+    explainer: treeExplainer(model, shap),
   });
 
   const parity = parityFile(spec, typed, split.validation, validationP, encoder, (x) => predict(model, x, 1)[0]!);
@@ -251,9 +244,7 @@ function repeatCrossFit(
       return rocAuc(labels, scores);
     }),
   );
-  const mean = foldAucs.reduce((a, b) => a + b, 0) / foldAucs.length;
-  const sd = Math.sqrt(foldAucs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, foldAucs.length - 1));
-  return { seeds: [firstSeed, ...seeds], foldAucs, mean, sd };
+  return { seeds: [firstSeed, ...seeds], foldAucs, ...meanAndSd(foldAucs) };
 }
 
 /**
@@ -267,6 +258,11 @@ export function float32Text(v: number): number {
     if (Math.fround(shorter) === v) return shorter;
   }
   return v;
+}
+
+/** The card's explainer of a binary log-loss ensemble; `shap` is TreeSHAP compiled from its trees. */
+export function treeExplainer(model: TreeEnsemble, shap: TreeShapExplainer): TreeExplainer {
+  return { kind: "tree", link: "logit", base_score: model.baseScore, base_value: model.baseScore + shap.expectedValue, trees: model.trees.map(cardTree) };
 }
 
 /** A trainer tree in the card's compact form. */
@@ -288,7 +284,7 @@ export function cardTree(tree: Tree): TreeArrays {
  * Mean over rows of |Σ_{columns of the feature} φ|, per feature, largest first; a derived column's
  * φ is shared between its source features as serving's explanations share it (explain.ts).
  */
-function shapImportance(shap: ReturnType<typeof createTreeShap>, data: GbdtData, attribution: ColumnAttribution): Record<string, number> {
+function shapImportance(shap: TreeShapExplainer, data: GbdtData, attribution: ColumnAttribution): Record<string, number> {
   const names = attribution.features;
   const sums = new Float64Array(names.length);
   const perFeature = new Float64Array(names.length);
