@@ -150,9 +150,13 @@ export function createChurnHandler(deps: PipelineDeps) {
   };
 }
 
-function pickFeatures(data: Record<string, unknown>, features: ReadonlySet<string>): Record<string, unknown> {
+/** The event's profile fields, under the profile's names (an alias sets its feature). */
+function pickFeatures(data: Record<string, unknown>, fields: ReadonlyMap<string, string>): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
-  for (const key of Object.keys(data)) if (features.has(key)) picked[key] = data[key];
+  for (const key of Object.keys(data)) {
+    const field = fields.get(key);
+    if (field !== undefined) picked[field] = data[key];
+  }
   return picked;
 }
 

@@ -35,8 +35,11 @@ interface Plan {
  */
 export class ChurnScorers {
   readonly scorers: ModelRows[];
-  /** every feature of every model: the fields of an event that update a profile */
-  readonly fields: ReadonlySet<string>;
+  /**
+   * the fields of an event that update a profile → the profile field each sets: every feature of
+   * every model, and its aliases (an event may say `contract` for `contract_type`)
+   */
+  readonly fields: ReadonlyMap<string, string>;
   private readonly plans: Plan[];
 
   constructor(registry: ModelRegistry, capacity: number) {
@@ -49,7 +52,7 @@ export class ChurnScorers {
       required: target.model.card.features.filter((f) => f.required).map((f) => f.name),
       target,
     }));
-    this.fields = new Set(this.plans.flatMap((p) => [...p.features]));
+    this.fields = new Map(models.flatMap((m) => m.card.features.flatMap((f) => [f.name, ...(f.aliases ?? [])].map((name) => [name, f.name] as const))));
   }
 
   /**

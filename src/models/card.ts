@@ -97,8 +97,22 @@ export const FeatureSpecSchema = z.object({
    * in a basket), encoded multi-hot: each listed category sets its onehot column to 1.
    */
   multiple: z.boolean().optional(),
+  /**
+   * Other names a request may give this feature: the dataset column's own snake_case name when the
+   * feature is named otherwise (churn_telco's `contract_type` is the column `Contract`), or the
+   * column names of another copy of the dataset (credit's `X1`..`X23`). A request gives one of them.
+   */
+  aliases: z.array(z.string()).optional(),
 });
 export type FeatureSpec = z.infer<typeof FeatureSpecSchema>;
+
+/**
+ * A column of the model's dataset that is deliberately not a feature (an identifier, the label, a
+ * column that leaks the outcome). A request may carry it, so a dataset row can be sent as it is:
+ * the value is ignored and a warning says why. Any other unknown field is still a 422.
+ */
+export const IgnoredColumnSchema = z.object({ name: z.string(), reason: z.string() });
+export type IgnoredColumn = z.infer<typeof IgnoredColumnSchema>;
 
 export const EncodedColumnSchema = z.discriminatedUnion("kind", [
   /** the feature's numeric value (booleans as 0/1) */
@@ -356,6 +370,7 @@ export const ModelCardSchema = z.object({
   algorithm: z.string(),
   created_at: z.string(),
   features: z.array(FeatureSpecSchema),
+  ignored_columns: z.array(IgnoredColumnSchema).optional(),
   encoding: z.object({
     input_name: z.string(),
     columns: z.array(EncodedColumnSchema),

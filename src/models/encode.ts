@@ -11,7 +11,7 @@ import { DEFAULT_TEXT_MAX_LENGTH, isDerivedColumn, type DerivedColumn, type Feat
 import { compileAnalyzer, TextAnalyzerError, writeTfidf, type Analyzer } from "./text.ts";
 
 /** The parts of a card the encoder reads; a whole `ModelCard` fits. */
-export type EncodingCard = Pick<ModelCard, "features" | "encoding">;
+export type EncodingCard = Pick<ModelCard, "features" | "encoding"> & Partial<Pick<ModelCard, "ignored_columns">>;
 /** The parts of a card `coerceStringRow` reads. */
 export type FeaturesCard = Pick<ModelCard, "features">;
 
@@ -47,8 +47,10 @@ export class CardEncodingError extends Error {
 /** Shared by every result without warnings, so the common case allocates no array. */
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
-const YES = /^yes$/i;
-const NO = /^no$/i;
+const YES = /^\s*(yes|true|1)\s*$/i;
+const NO = /^\s*(no|false|0)\s*$/i;
+const BLANK = /^\s*$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 const Kind = { Number: 0, Integer: 1, Boolean: 2, Category: 3, Text: 4 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
@@ -95,6 +97,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /** Everything about one feature that the hot path needs, precomputed. */
 interface FeaturePlan {
   name: string;
+  /** the name and then the card's aliases, when it has any; null for the common case of none */
+  names: string[] | null;
   /** this plan's index: its slot in the encoder's `values` (number/integer/boolean features) */
   slot: number;
   kind: Kind;
@@ -128,8 +132,7 @@ interface FeaturePlan {
  */
 export function createEncoder(card: EncodingCard): Encoder {
   const width = card.encoding.columns.length;
-  const { plans, derived } = compilePlans(card);
-  const byName = new Map(plans.map((p) => [p.name, p]));
+  const { plans, derived, accepted, ignored } = compilePlans(card);
   // each number/integer/boolean feature's final value (clipped or imputed), for derived columns;
   // encodeInto is synchronous, so one scratch array per encoder is never shared by two calls
   const values = new Float64Array(plans.length);
@@ -148,43 +151,62 @@ export function createEncoder(card: EncodingCard): Encoder {
 
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
+      // the name the caller used: errors and warnings speak of the field as it was sent
+      let field = plan.name;
       let value: unknown;
-      if (Object.hasOwn(features, plan.name)) {
-        known++;
-        value = features[plan.name];
+      if (plan.names === null) {
+        if (Object.hasOwn(features, field)) {
+          known++;
+          value = features[field];
+        }
+      } else {
+        let found = false;
+        for (const name of plan.names) {
+          if (!Object.hasOwn(features, name)) continue;
+          known++;
+          if (found) {
+            errors = addError(errors, name, `is another name of ${JSON.stringify(field)}, also given; send one of them`);
+            continue;
+          }
+          found = true;
+          field = name;
+          value = features[name];
+        }
       }
       if (value === undefined || value === null) {
-        if (plan.required) {
-          errors = addError(errors, plan.name, "is required");
-        } else if (plan.kind === Kind.Category) {
-          if (plan.defaultCol >= 0) out[offset + plan.defaultCol] = 1;
-        } else if (plan.kind !== Kind.Text) {
-          values[i] = plan.defaultValue;
-          if (plan.numericCol >= 0) out[offset + plan.numericCol] = plan.defaultValue;
-        }
+        errors = missing(plan, i, field, out, offset, errors);
         continue;
       }
-
+      // A blank string (an empty CSV cell sent as JSON) is a missing value too, except for a text;
+      // it is tested only where a value did not match, so valid input pays nothing for it.
       switch (plan.kind) {
         case Kind.Number:
         case Kind.Integer: {
+          // decimal text is a number: callers that read a CSV without typing it send "29.85"
+          if (typeof value === "string") {
+            if (BLANK.test(value)) {
+              errors = missing(plan, i, field, out, offset, errors);
+              break;
+            }
+            if (DECIMAL.test(value.trim())) value = Number(value);
+          }
           if (typeof value !== "number" || !Number.isFinite(value)) {
-            errors = addError(errors, plan.name, plan.kind === Kind.Integer ? "must be an integer" : "must be a number");
+            errors = addError(errors, field, plan.kind === Kind.Integer ? "must be an integer" : "must be a number");
             break;
           }
           if (plan.kind === Kind.Integer && !Number.isInteger(value)) {
-            errors = addError(errors, plan.name, "must be an integer");
+            errors = addError(errors, field, "must be an integer");
             break;
           }
           let x = value;
           if ((x < plan.min || x > plan.max) && plan.outOfRange !== "accept") {
             if (plan.outOfRange === "reject") {
-              errors = addError(errors, plan.name, `${plan.name} must be between ${plan.betweenText}; got ${value}`);
+              errors = addError(errors, field, `${field} must be between ${plan.betweenText}; got ${value}`);
               break;
             }
             x = x < plan.min ? plan.min : plan.max;
             (warnings ??= []).push(
-              `${plan.name}: ${value} is outside the training range ${plan.intervalText}; clipped to ${x}`,
+              `${field}: ${value} is outside the training range ${plan.intervalText}; clipped to ${x}`,
             );
           }
           values[i] = x;
@@ -193,8 +215,10 @@ export function createEncoder(card: EncodingCard): Encoder {
         }
         case Kind.Boolean: {
           const b = toBoolean(value);
-          if (b === undefined) {
-            errors = addError(errors, plan.name, 'must be a boolean: true/false, "Yes"/"No" or 0/1');
+          if (b === undefined && typeof value === "string" && BLANK.test(value)) {
+            errors = missing(plan, i, field, out, offset, errors);
+          } else if (b === undefined) {
+            errors = addError(errors, field, 'must be a boolean: true/false, "Yes"/"No" or 0/1');
           } else {
             values[i] = b ? 1 : 0;
             if (plan.numericCol >= 0) out[offset + plan.numericCol] = values[i]!;
@@ -203,28 +227,30 @@ export function createEncoder(card: EncodingCard): Encoder {
         }
         case Kind.Text: {
           const problem = encodeText(plan.text!, value, out, offset);
-          if (problem?.error) errors = addError(errors, plan.name, problem.error);
-          else if (problem?.warning) (warnings ??= []).push(`${plan.name}: ${problem.warning}`);
+          if (problem?.error) errors = addError(errors, field, problem.error);
+          else if (problem?.warning) (warnings ??= []).push(`${field}: ${problem.warning}`);
           break;
         }
         case Kind.Category: {
           if (plan.multiple) {
-            const problem = encodeMultiple(plan, value, out, offset);
-            if (problem?.error) errors = addError(errors, plan.name, problem.error);
+            const problem = encodeMultiple(plan, field, value, out, offset);
+            if (problem?.error) errors = addError(errors, field, problem.error);
             else if (problem?.warning) (warnings ??= []).push(problem.warning);
             break;
           }
           if (typeof value !== "string") {
-            errors = addError(errors, plan.name, `must be a string, one of ${plan.allowedText}`);
+            errors = addError(errors, field, `must be a string, one of ${plan.allowedText}`);
             break;
           }
           const col = plan.categoryCols.get(value);
           if (col === undefined) {
-            if (plan.rejectUnknown) {
-              errors = addError(errors, plan.name, `${plan.name} must be one of ${plan.allowedText}; got ${JSON.stringify(value)}`);
+            if (BLANK.test(value)) {
+              errors = missing(plan, i, field, out, offset, errors);
+            } else if (plan.rejectUnknown) {
+              errors = addError(errors, field, `${field} must be one of ${plan.allowedText}; got ${JSON.stringify(value)}`);
             } else {
               (warnings ??= []).push(
-                `${plan.name}: unknown category ${JSON.stringify(value)}; encoded as unknown (all its columns 0)`,
+                `${field}: unknown category ${JSON.stringify(value)}; encoded as unknown (all its columns 0)`,
               );
             }
           } else if (col >= 0) {
@@ -240,7 +266,10 @@ export function createEncoder(card: EncodingCard): Encoder {
     for (const key in features) if (Object.hasOwn(features, key)) total++;
     if (total !== known) {
       for (const key in features) {
-        if (Object.hasOwn(features, key) && !byName.has(key)) errors = addError(errors, key, "unknown field");
+        if (!Object.hasOwn(features, key) || accepted.has(key)) continue;
+        const reason = ignored.get(key);
+        if (reason === undefined) errors = addError(errors, key, "unknown field");
+        else (warnings ??= []).push(`${key}: not used by this model (${reason}); ignored`);
       }
     }
 
@@ -266,6 +295,18 @@ export function createEncoder(card: EncodingCard): Encoder {
       out[offset + derived.col[k]!] = v > FLOAT32_MAX ? FLOAT32_MAX : v < -FLOAT32_MAX ? -FLOAT32_MAX : v;
     }
     return { ok: true, warnings: warnings ?? NO_WARNINGS };
+  }
+
+  /** A missing value: an optional feature gets its card default, a required one an error. */
+  function missing(plan: FeaturePlan, i: number, field: string, out: Float32Array, offset: number, errors: FieldErrors | null): FieldErrors | null {
+    if (plan.required) return addError(errors, field, "is required");
+    if (plan.kind === Kind.Category) {
+      if (plan.defaultCol >= 0) out[offset + plan.defaultCol] = 1;
+    } else if (plan.kind !== Kind.Text) {
+      values[i] = plan.defaultValue;
+      if (plan.numericCol >= 0) out[offset + plan.numericCol] = plan.defaultValue;
+    }
+    return errors;
   }
 
   const encode = (features: Record<string, unknown>): EncodeResult => {
@@ -310,19 +351,17 @@ export function encodeBatch(encoder: Encoder, rows: readonly Record<string, unkn
 /** Typed plans for `coerceStringRow`, cached per features array (cards are immutable once loaded). */
 const coercionPlans = new WeakMap<readonly FeatureSpec[], Map<string, FeatureSpec["type"]>>();
 
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 /**
  * Turns a CSV row (all strings) into the JSON-typed features the encoder expects: numbers from
  * decimal strings, "0"/"1" and "true"/"false" for booleans, and an empty (or blank) cell as missing.
  * A value that does not parse is passed on unchanged, so the encoder reports it with the same
  * message a JSON caller would get; columns the card does not know are passed on too (the encoder
- * rejects them as unknown fields — drop id or label columns before calling).
+ * ignores the card's `ignored_columns` and rejects other unknown fields).
  */
 export function coerceStringRow(card: FeaturesCard, row: Readonly<Record<string, string>>): Record<string, unknown> {
   let types = coercionPlans.get(card.features);
   if (types === undefined) {
-    types = new Map(card.features.map((f) => [f.name, f.type]));
+    types = new Map(card.features.flatMap((f) => [f.name, ...(f.aliases ?? [])].map((name) => [name, f.type] as const)));
     coercionPlans.set(card.features, types);
   }
   const out: Record<string, unknown> = {};
@@ -363,7 +402,7 @@ export const MAX_MULTIPLE_VALUES = 1000;
  * the values separated by ";" (how a CSV cell carries a list). Duplicates count once. Unknown values
  * are skipped with one warning (or rejected when the feature says so).
  */
-function encodeMultiple(plan: FeaturePlan, value: unknown, out: Float32Array, offset: number): { error?: string; warning?: string } | undefined {
+function encodeMultiple(plan: FeaturePlan, field: string, value: unknown, out: Float32Array, offset: number): { error?: string; warning?: string } | undefined {
   const values = typeof value === "string" ? value.split(";").map((v) => v.trim()).filter((v) => v !== "") : value;
   if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) {
     return { error: 'must be an array of strings (or one string of values separated by ";")' };
@@ -378,7 +417,7 @@ function encodeMultiple(plan: FeaturePlan, value: unknown, out: Float32Array, of
   if (unknown.length === 0) return undefined;
   const shown = unknown.slice(0, 5).map((v) => JSON.stringify(v)).join(", ") + (unknown.length > 5 ? ", ..." : "");
   if (plan.rejectUnknown) return { error: `${unknown.length} unknown value(s): ${shown}` };
-  return { warning: `${plan.name}: ${unknown.length} unknown value(s) ignored: ${shown}` };
+  return { warning: `${field}: ${unknown.length} unknown value(s) ignored: ${shown}` };
 }
 
 /**
@@ -418,10 +457,26 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function compilePlans(card: EncodingCard): { plans: FeaturePlan[]; derived: DerivedPlan } {
+interface CompiledCard {
+  plans: FeaturePlan[];
+  derived: DerivedPlan;
+  /** every field a request may send for a feature: names and aliases */
+  accepted: Set<string>;
+  /** ignored column → why the model does not use it */
+  ignored: Map<string, string>;
+}
+
+function compilePlans(card: EncodingCard): CompiledCard {
   const plans = new Map<string, FeaturePlan>();
+  const accepted = new Set<string>();
+  const claim = (name: string, what: string) => {
+    if (accepted.has(name)) throw new CardEncodingError(`${what} "${name}" is already the name or alias of a feature`);
+    accepted.add(name);
+  };
   for (const f of card.features) {
     if (plans.has(f.name)) throw new CardEncodingError(`feature "${f.name}" is declared twice`);
+    claim(f.name, "feature");
+    for (const alias of f.aliases ?? []) claim(alias, `feature "${f.name}": alias`);
     const kind = KIND_BY_TYPE[f.type];
     if (f.multiple && kind !== Kind.Category) throw new CardEncodingError(`feature "${f.name}": only category features can be multiple`);
     let text: TextPlan | null = null;
@@ -448,6 +503,7 @@ function compilePlans(card: EncodingCard): { plans: FeaturePlan[]; derived: Deri
     if (min > max) throw new CardEncodingError(`feature "${f.name}": min ${min} > max ${max}`);
     plans.set(f.name, {
       name: f.name,
+      names: f.aliases?.length ? [f.name, ...f.aliases] : null,
       slot: plans.size,
       kind,
       required: f.required,
@@ -522,7 +578,13 @@ function compilePlans(card: EncodingCard): { plans: FeaturePlan[]; derived: Deri
       plan.defaultValue = fallback;
     }
   }
-  return { plans: [...plans.values()], derived: compileDerived(derivedColumns, plans) };
+  const ignored = new Map<string, string>();
+  for (const column of card.ignored_columns ?? []) {
+    if (accepted.has(column.name)) throw new CardEncodingError(`ignored column "${column.name}" is also the name or alias of a feature`);
+    if (ignored.has(column.name)) throw new CardEncodingError(`ignored column "${column.name}" is listed twice`);
+    ignored.set(column.name, column.reason);
+  }
+  return { plans: [...plans.values()], derived: compileDerived(derivedColumns, plans), accepted, ignored };
 }
 
 function compileDerived(columns: ReadonlyArray<{ column: DerivedColumn; index: number }>, plans: ReadonlyMap<string, FeaturePlan>): DerivedPlan {

@@ -36,8 +36,13 @@ describe("model catalogue API", () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.card.name, "churn_telco");
     assert.equal(res.body.feature_schema.type, "object");
-    assert.deepEqual(res.body.feature_schema.required.sort(), ["contract_type", "monthly_charges", "tenure"]);
+    // contract_type is also accepted as `contract` (the dataset's column): one of the two is required
+    assert.deepEqual(res.body.feature_schema.required.sort(), ["monthly_charges", "tenure"]);
+    assert.deepEqual(res.body.feature_schema.allOf, [{ anyOf: [{ required: ["contract_type"] }, { required: ["contract"] }] }]);
     assert.equal(res.body.feature_schema.additionalProperties, false);
+    assert.match(res.body.feature_schema.properties.customer_id.description, /^Not a feature \(the customer's identifier\)/);
+    assert.deepEqual(res.body.ignored_columns.map((c: { name: string }) => c.name), ["customer_id", "churn"]);
+    assert.deepEqual(res.body.features.find((f: { name: string }) => f.name === "contract_type").aliases, ["contract"]);
     const versions = await http.get("/api/v1/models/churn_telco/versions");
     assert.ok(versions.body.items.some((v: { active: boolean }) => v.active));
     const active = versions.body.items.find((v: { active: boolean }) => v.active);
@@ -68,7 +73,8 @@ describe("model catalogue API", () => {
       assert.ok(doc.body.paths[path], path);
     }
     const churn = doc.body.components.schemas.ChurnFeatures;
-    assert.deepEqual(churn.required.sort(), ["contract_type", "monthly_charges", "tenure"]);
+    assert.deepEqual(churn.required.sort(), ["monthly_charges", "tenure"]);
+    assert.deepEqual(churn.allOf, [{ anyOf: [{ required: ["contract_type"] }, { required: ["contract"] }] }]);
     const page = await http.get("/docs");
     assert.match(page.text, /swagger-ui-bundle\.js/);
     assert.equal((await http.get("/docs/assets/swagger-ui-bundle.js")).status, 200);

@@ -76,6 +76,21 @@ describe("synchronous prediction through the stream", () => {
     assert.equal(missing.body.code, "MODEL_NOT_FOUND");
   });
 
+  it("takes the dataset's column name for contract_type and ignores its identifier, in seed 000's route too", async () => {
+    const { contract_type, ...rest } = CUSTOMER;
+    const named = await user.http.post("/api/predict/churn", CUSTOMER);
+    const asColumn = await user.http.post("/api/predict/churn", { ...rest, contract: contract_type, customer_id: "7590-VHVEG", tenure: "3" });
+    assert.equal(asColumn.status, 200, asColumn.text);
+    assert.equal(asColumn.body.prediction.churn_probability, named.body.prediction.churn_probability);
+    assert.deepEqual(asColumn.body.warnings, ["customer_id: not used by this model (the customer's identifier); ignored"]);
+    const both = await user.http.post("/api/predict/churn", { ...CUSTOMER, contract: "Two year" });
+    assert.equal(both.status, 422);
+    assert.deepEqual(both.body.details.contract, ['is another name of "contract_type", also given; send one of them']);
+    const neither = await user.http.post("/api/predict/churn", rest);
+    assert.equal(neither.status, 422);
+    assert.deepEqual(neither.body.details.contract_type, ["is required"]);
+  });
+
   it("clips out-of-range numbers and maps unknown categories as the card declares, with warnings", async () => {
     const res = await user.http.post("/api/predict/churn", { ...CUSTOMER, tenure: 500, payment_method: "Bitcoin" });
     assert.equal(res.status, 200, res.text);

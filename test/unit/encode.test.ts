@@ -33,6 +33,11 @@ function card(overrides: Partial<Record<string, Record<string, unknown>>> = {}):
 
 const full = { age: 30, income: 120.5, plan: "pro", region: "eu", score: -0.5, active: false, visits: 7 };
 
+function omit(input: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _, ...rest } = input;
+  return rest;
+}
+
 function encodeOk(input: Record<string, unknown>, c = card()) {
   const result = createEncoder(c)(input);
   if (!result.ok) assert.fail(`expected ok, got ${JSON.stringify(result.errors)}`);
@@ -67,16 +72,30 @@ describe("createEncoder", () => {
     assert.deepEqual(encodeErrors({ plan: "pro", age: null }), { age: ["is required"], income: ["is required"] });
   });
 
-  it("accepts only numbers for number features and integers for integer features", () => {
-    assert.deepEqual(encodeErrors({ ...full, income: "120" }), { income: ["must be a number"] });
+  it("accepts numbers, or their decimal text, for number features and integers for integer features", () => {
+    assert.equal(encodeOk({ ...full, income: "120" }).vector[1], 120);
+    assert.equal(encodeOk({ ...full, income: " 1.5e2 " }).vector[1], 150);
+    assert.equal(encodeOk({ ...full, age: "30" }).vector[0], 30);
+    assert.deepEqual(encodeErrors({ ...full, income: "12O" }), { income: ["must be a number"] });
+    assert.deepEqual(encodeErrors({ ...full, income: "0x10" }), { income: ["must be a number"] });
+    assert.deepEqual(encodeErrors({ ...full, income: "Infinity" }), { income: ["must be a number"] });
     assert.deepEqual(encodeErrors({ ...full, income: Number.NaN }), { income: ["must be a number"] });
     assert.deepEqual(encodeErrors({ ...full, age: 30.5 }), { age: ["must be an integer"] });
-    assert.deepEqual(encodeErrors({ ...full, age: "30" }), { age: ["must be an integer"] });
+    assert.deepEqual(encodeErrors({ ...full, age: "30.5" }), { age: ["must be an integer"] });
     assert.deepEqual(encodeErrors({ ...full, age: true }), { age: ["must be an integer"] });
     assert.equal(encodeOk({ ...full, age: 31.0 }).vector[0], 31);
+    // decimal text is range-checked like a number
+    assert.deepEqual(encodeErrors({ ...full, income: "1000.01" }), { income: ["income must be between 0 and 1000; got 1000.01"] });
   });
 
-  it("accepts true/false, Yes/No in any case and 0/1 for booleans, nothing else", () => {
+  it("treats a blank string as missing, except for a text: the default, or 'is required'", () => {
+    const result = encodeOk({ ...full, region: "", score: " ", active: "", visits: "\t" });
+    assert.deepEqual([...result.vector], [30, 120.5, 0, 1, 0, 0, 1, 0.25, 1, 3]);
+    assert.deepEqual(result.warnings, []);
+    assert.deepEqual(encodeErrors({ ...full, age: "", income: " ", plan: "" }), { age: ["is required"], income: ["is required"], plan: ["is required"] });
+  });
+
+  it("accepts true/false, Yes/No in any case and 0/1 (or their text) for booleans, nothing else", () => {
     for (const [value, expected] of [
       [true, 1],
       [false, 0],
@@ -87,10 +106,14 @@ describe("createEncoder", () => {
       ["nO", 0],
       [1, 1],
       [0, 0],
+      ["true", 1],
+      ["FALSE", 0],
+      ["1", 1],
+      [" 0 ", 0],
     ] as const) {
       assert.equal(encodeOk({ ...full, active: value }).vector[8], expected, `active=${String(value)}`);
     }
-    for (const bad of ["true", "y", "", 2, 0.5, [], {}]) {
+    for (const bad of ["y", "2", "yes please", 2, 0.5, [], {}]) {
       const errors = encodeErrors({ ...full, active: bad });
       assert.deepEqual(Object.keys(errors), ["active"], `active=${JSON.stringify(bad)}`);
       assert.match(errors["active"]![0]!, /must be a boolean/);
@@ -166,6 +189,27 @@ describe("createEncoder", () => {
     assert.throws(() => encoder.encodeInto(full, out, 25), RangeError);
   });
 
+  it("takes a feature under any of its names, and speaks of it by the name sent", () => {
+    const c = { ...card({ plan: { aliases: ["tier", "plan_name"] } }) };
+    const byAlias = encodeOk({ ...omit(full, "plan"), tier: "pro" }, c);
+    assert.deepEqual([...byAlias.vector], [...encodeOk(full, c).vector]);
+    assert.deepEqual(encodeOk({ ...omit(full, "plan"), plan_name: "gold" }, c).warnings, [
+      'plan_name: unknown category "gold"; encoded as unknown (all its columns 0)',
+    ]);
+    assert.deepEqual(encodeErrors({ ...full, tier: "pro" }, c), { tier: ['is another name of "plan", also given; send one of them'] });
+    assert.deepEqual(encodeErrors(omit(full, "plan"), c), { plan: ["is required"] });
+    const numeric = card({ income: { aliases: ["x2"] } });
+    assert.deepEqual(encodeErrors({ ...omit(full, "income"), x2: 5000 }, numeric), { x2: ["x2 must be between 0 and 1000; got 5000"] });
+  });
+
+  it("ignores the card's ignored columns with a warning; other unknown fields are still errors", () => {
+    const c = { ...card(), ignored_columns: [{ name: "customer_id", reason: "an identifier" }, { name: "churn", reason: "the label" }] };
+    const result = encodeOk({ ...full, customer_id: "c-1", churn: "Yes" }, c);
+    assert.deepEqual([...result.vector], [...encodeOk(full, c).vector]);
+    assert.deepEqual(result.warnings, ["customer_id: not used by this model (an identifier); ignored", "churn: not used by this model (the label); ignored"]);
+    assert.deepEqual(encodeErrors({ ...full, churn: "Yes", colour: "red" }, c), { colour: ["unknown field"] });
+  });
+
   it("rejects inconsistent cards when compiled", () => {
     const c = card();
     assert.throws(() => createEncoder(card({ score: { default: undefined } })), CardEncodingError);
@@ -183,6 +227,11 @@ describe("createEncoder", () => {
       () => createEncoder({ ...c, encoding: { input_name: "x", columns: [{ kind: "numeric", feature: "plan" }] } }),
       CardEncodingError,
     );
+    // a name taken twice: an alias of another feature's name, of another alias, or an ignored column
+    assert.throws(() => createEncoder(card({ plan: { aliases: ["age"] } })), /alias "age" is already the name or alias of a feature/);
+    assert.throws(() => createEncoder(card({ plan: { aliases: ["tier"] }, region: { aliases: ["tier"] } })), CardEncodingError);
+    assert.throws(() => createEncoder({ ...c, ignored_columns: [{ name: "income", reason: "x" }] }), /ignored column "income" is also/);
+    assert.throws(() => createEncoder({ ...c, ignored_columns: [{ name: "id", reason: "x" }, { name: "id", reason: "y" }] }), /listed twice/);
   });
 });
 
@@ -214,6 +263,8 @@ describe("coerceStringRow", () => {
     assert.deepEqual(coerceStringRow(c, { active: "TRUE" }), { active: true });
     assert.deepEqual(coerceStringRow(c, { active: "0" }), { active: 0 });
     assert.deepEqual(coerceStringRow(c, { income: "1e3" }), { income: 1000 });
+    // an alias is typed as its feature
+    assert.deepEqual(coerceStringRow(card({ income: { aliases: ["x2"] } }), { x2: "5" }), { x2: 5 });
   });
 
   it("feeds the same encoder: defaults for missing cells, the same errors for bad ones", () => {

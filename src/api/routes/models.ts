@@ -46,7 +46,9 @@ function summary(model: LoadedModel, activeVersion: string) {
       description: f.description,
       ...(f.min !== undefined ? { min: f.min, max: f.max, out_of_range: f.out_of_range } : {}),
       ...(f.categories ? { categories: f.categories, unknown_category: f.unknown_category } : {}),
+      ...(f.aliases ? { aliases: f.aliases } : {}),
     })),
+    ignored_columns: card.ignored_columns ?? [],
   };
 }
 
