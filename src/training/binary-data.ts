@@ -4,7 +4,7 @@
  * → the training and validation rows encoded by it. Training rows must encode cleanly; validation
  * rows may be clipped or hold unknown categories, as a caller's would, and are counted.
  */
-import type { DerivedColumn, FeatureSpec, ModelCard } from "../models/card.ts";
+import type { DerivedColumn, FeatureSpec, IgnoredColumn, ModelCard } from "../models/card.ts";
 import { coerceStringRow, createEncoder, type Encoder } from "../models/encode.ts";
 import { buildEncoding, describeFeatures, draftFeatureSpecs, encodeTrainingRows, type DeclaredFeature, type EncodedRows } from "./features.ts";
 import type { BinaryMetrics } from "./metrics.ts";
@@ -14,6 +14,8 @@ import { TrainingError, type LabelledRows } from "./trainer.ts";
 export interface BinaryDataSpec {
   name: string;
   features: DeclaredFeature[];
+  /** the dataset's columns that a request may carry and the model ignores (card.ts IgnoredColumn) */
+  ignoredColumns?: IgnoredColumn[];
   /** encoded columns computed from the features (after their own columns); none by default */
   derived?: DerivedColumn[];
   split: { validationFraction: number; seed: number };
@@ -86,6 +88,7 @@ export function binaryCardBase(
     algorithm: card.algorithm,
     created_at: (card.now ?? new Date()).toISOString(),
     features: prepared.features,
+    ...(spec.ignoredColumns ? { ignored_columns: spec.ignoredColumns } : {}),
     encoding: prepared.encoding,
     outputs: { score_output: card.outputName, probability_index: 1, labels: spec.classLabels },
     threshold: card.threshold,

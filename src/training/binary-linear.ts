@@ -8,11 +8,10 @@
  * the threshold by their out-of-fold F1 instead, so no choice looks at the validation rows. `derived`
  * columns (products, differences, ratios of numeric features, card.ts) are appended to the encoding.
  */
-import { ModelCardSchema, type DerivedColumn, type LinearExplainer, type ModelCard } from "../models/card.ts";
+import { ModelCardSchema, type LinearExplainer, type ModelCard } from "../models/card.ts";
 import { coerceStringRow } from "../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../models/explain.ts";
-import { binaryCardBase, mean, pick, prepareBinaryData, round, roundMetrics, type TrainOptions } from "./binary-data.ts";
-import type { DeclaredFeature } from "./features.ts";
+import { binaryCardBase, mean, pick, prepareBinaryData, round, roundMetrics, type BinaryCardSpec, type TrainOptions } from "./binary-data.ts";
 import { crossValidateL2, type CrossValidation, type L2CrossValidation } from "./linear-cv.ts";
 import { fitLogistic, predictProbabilities, type LogisticModel, type Matrix } from "./logistic.ts";
 import { binaryMetrics, bestF1Threshold, rocAuc } from "./metrics.ts";
@@ -20,24 +19,13 @@ import { exportLogisticRegression } from "./onnx-export.ts";
 import { stratifiedSplit } from "./split.ts";
 import { TrainingError, type EvaluationSet, type LabelledRows, type ParityFile, type TrainedModel } from "./trainer.ts";
 
-export interface BinaryLinearSpec {
-  name: string;
-  version: string;
-  displayName: string;
-  description: string;
-  features: DeclaredFeature[];
-  /** encoded columns computed from the features (after their own columns); none by default */
-  derived?: DerivedColumn[];
-  /** names of label 0 and label 1 */
-  classLabels: [string, string];
+export interface BinaryLinearSpec extends BinaryCardSpec {
   inputName?: string;
   outputName?: string;
   /** L2 strengths to try; the one with the best validation AUC wins (ties: the stronger) */
   l2Grid: number[];
   /** choose L2 by the mean cross-validated AUC and the threshold by out-of-fold F1, on the training rows */
   crossValidation?: CrossValidation;
-  split: { validationFraction: number; seed: number };
-  training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
   /** validation rows written to parity.json */
   parityRows?: number;
   maxIterations?: number;

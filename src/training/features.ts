@@ -16,6 +16,8 @@ export interface DeclaredFeature {
   categories?: string[];
   out_of_range?: FeatureSpec["out_of_range"];
   unknown_category?: FeatureSpec["unknown_category"];
+  /** other names a request may use (see FeatureSpec.aliases) */
+  aliases?: string[];
 }
 
 /** The declaration as a FeatureSpec without measured fields: enough to coerce CSV rows. */
@@ -28,6 +30,7 @@ export function draftFeatureSpecs(declared: readonly DeclaredFeature[]): Feature
     out_of_range: f.out_of_range ?? "clip",
     unknown_category: f.unknown_category ?? "map_unknown",
     ...(f.categories ? { categories: [...f.categories] } : {}),
+    ...(f.aliases ? { aliases: [...f.aliases] } : {}),
   }));
 }
 

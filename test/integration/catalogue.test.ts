@@ -50,6 +50,33 @@ describe("every shipped model, end to end through the stream", () => {
     });
   }
 
+  for (const parity of shippedParity()) {
+    it(`${parity.model} ${parity.version}: takes a dataset row as it is (column names, decimal text, ignored columns)`, async () => {
+      const model = (await http.get(`/api/v1/models/${parity.model}`)).body as {
+        features: Array<{ name: string; type: string; aliases?: string[] }>;
+        ignored_columns: Array<{ name: string }>;
+      };
+      const types = new Map(model.features.map((f) => [f.name, f]));
+      for (const row of parity.rows.slice(0, 3)) {
+        const asRow: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(row.features)) {
+          const f = types.get(name)!;
+          // a CSV read without typing: numbers and booleans as text, under the dataset's column name
+          const text = ["number", "integer", "boolean"].includes(f.type) ? String(value) : value;
+          asRow[f.aliases?.[0] ?? name] = text;
+        }
+        for (const column of model.ignored_columns) asRow[column.name] = "ignored-value";
+        const res = await http.post("/api/v1/predict", { model_id: parity.model, features: asRow });
+        assert.equal(res.status, 200, res.text);
+        const tolerance = Math.max(parity.tolerance, 1e-5) * Math.max(1, Math.abs(row.probability)) + 1e-6;
+        assert.ok(Math.abs(res.body.score - row.probability) <= tolerance, `${res.body.score} vs ${row.probability}`);
+        for (const column of model.ignored_columns) {
+          assert.ok(res.body.warnings.some((w: string) => w.startsWith(`${column.name}: not used by this model`)), column.name);
+        }
+      }
+    });
+  }
+
   it("answers POST /api/predict/sentiment in seed 000's shape", async () => {
     const good = await http.post("/api/predict/sentiment", { text: "Excellent product, works perfectly and I love it." });
     assert.equal(good.status, 200, good.text);

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatasetError, readCsv } from "../csv.ts";
+import type { IgnoredColumn } from "../../models/card.ts";
 import type { DeclaredFeature } from "../features.ts";
 import type { DatasetFile } from "./bank.ts";
 
@@ -16,6 +17,14 @@ export const AI4I_FILE = "ai4i2020.csv";
 export const AI4I_LABEL_COLUMN = "Machine failure";
 /** columns in the file that are never features: identifiers and the target's sub-labels */
 export const AI4I_EXCLUDED_COLUMNS = ["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"] as const;
+
+/** The file's other columns, in snake_case: a request may carry them (see IgnoredColumn). */
+export const AI4I_IGNORED: IgnoredColumn[] = [
+  { name: "udi", reason: "the row's identifier" },
+  { name: "product_id", reason: "the product's identifier" },
+  { name: "machine_failure", reason: "the label" },
+  ...["twf", "hdf", "pwf", "osf", "rnf"].map((name) => ({ name, reason: "a failure-mode flag, set only when the machine failed: it leaks the label" })),
+];
 
 /** feature name → dataset column: snake_case of the column, unit in brackets as a suffix */
 export const AI4I_COLUMNS: Readonly<Record<string, string>> = {

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatasetError, readCsv } from "../csv.ts";
+import type { IgnoredColumn } from "../../models/card.ts";
 import type { DeclaredFeature } from "../features.ts";
 import type { LabelledRows } from "../trainer.ts";
 
@@ -39,6 +40,12 @@ export const BANK_COLUMNS: Readonly<Record<string, string>> = {
   euribor3m: "euribor3m",
   nr_employed: "nr.employed",
 };
+
+/** The file's other columns, in snake_case: a request may carry them (see IgnoredColumn). */
+export const BANK_IGNORED: IgnoredColumn[] = [
+  { name: BANK_LEAKING_COLUMN, reason: "the call's length, known only after the call: it leaks the outcome" },
+  { name: BANK_LABEL_COLUMN, reason: "the label" },
+];
 
 const NO_YES_UNKNOWN = ["no", "yes", "unknown"];
 

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatasetError, readCsv } from "../csv.ts";
+import type { IgnoredColumn } from "../../models/card.ts";
 import type { DeclaredFeature } from "../features.ts";
 import type { DatasetFile } from "./bank.ts";
 
@@ -57,8 +58,15 @@ const status = (name: string, month: string, required: boolean): DeclaredFeature
   description: `repayment status in ${month} 2005: -2 no consumption, -1 paid duly, 0 revolving credit, 1..9 months of delay`,
 });
 
+/** The file's other columns, in snake_case in either header style: a request may carry them (see IgnoredColumn). */
+export const CREDIT_IGNORED: IgnoredColumn[] = [
+  { name: "id", reason: "the row's identifier" },
+  { name: "y", reason: "the label" },
+  { name: "default_payment_next_month", reason: "the label" },
+];
+
 /** Declared in the order of the encoded vector (one numeric column each). */
-export const CREDIT_FEATURES: DeclaredFeature[] = [
+const DECLARED: DeclaredFeature[] = [
   { name: "limit_bal", type: "number", required: true, description: "amount of given credit (NT dollars), including family/supplementary credit" },
   { name: "sex", type: "integer", required: false, description: "code: 1 male, 2 female" },
   { name: "education", type: "integer", required: false, description: "code: 1 graduate school, 2 university, 3 high school, 4 others; 0, 5, 6 unknown" },
@@ -79,6 +87,9 @@ export const CREDIT_FEATURES: DeclaredFeature[] = [
     description: `amount paid in ${month} 2005 (NT dollars)`,
   })),
 ];
+
+/** Each feature also takes its column's name in this copy: `x1`..`x23`, the dataset's columns in snake_case. */
+export const CREDIT_FEATURES: DeclaredFeature[] = DECLARED.map((f) => ({ ...f, aliases: [CREDIT_COLUMNS[f.name]![0].toLowerCase()] }));
 
 /** Reads the CSV (either header style); a missing file or column, or a label other than 0/1, is a DatasetError. */
 export async function loadCredit(datasetsDir: string): Promise<DatasetFile> {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { IgnoredColumn } from "../../models/card.ts";
 import type { DeclaredFeature } from "../features.ts";
 import { DatasetError, readCsv } from "../csv.ts";
 import type { LabelledRows } from "../trainer.ts";
@@ -45,6 +46,12 @@ const addon = (name: string, what: string): DeclaredFeature => ({
   categories: INTERNET_ADDON,
 });
 
+/** The file's other columns, in snake_case: a request may carry them (see IgnoredColumn). */
+export const TELCO_IGNORED: IgnoredColumn[] = [
+  { name: "customer_id", reason: "the customer's identifier" },
+  { name: "churn", reason: "the label" },
+];
+
 /** Declared in the order of the encoded vector. Categories are the dataset's own strings. */
 export const TELCO_FEATURES: DeclaredFeature[] = [
   { name: "tenure", type: "integer", required: true, description: "months the customer has been with the company" },
@@ -54,6 +61,8 @@ export const TELCO_FEATURES: DeclaredFeature[] = [
     type: "category",
     required: true,
     description: "contract term",
+    // seed 000 names it contract_type; the dataset's column is Contract
+    aliases: ["contract"],
     categories: ["Month-to-month", "One year", "Two year"],
   },
   {

@@ -15,13 +15,12 @@
  * chosen out of fold) and measure. `derived` columns (products, differences, ratios of numeric
  * features, card.ts) are appended to the encoding; callers still send only the features.
  */
-import { ModelCardSchema, type DerivedColumn, type ModelCard, type TreeArrays, type TreeExplainer } from "../../models/card.ts";
+import { ModelCardSchema, type ModelCard, type TreeArrays, type TreeExplainer } from "../../models/card.ts";
 import type { Encoder } from "../../models/encode.ts";
 import { attributeColumns, columnAttribution, type ColumnAttribution } from "../../models/explain.ts";
 import { loadOnnxSession, runBatch } from "../../models/onnx-runtime.ts";
 import { createTreeShap, type TreeShapExplainer } from "../../models/tree-shap.ts";
-import { binaryCardBase, mean, meanAndSd, prepareBinaryData, round, roundMetrics, type TrainOptions } from "../binary-data.ts";
-import type { DeclaredFeature } from "../features.ts";
+import { binaryCardBase, mean, meanAndSd, prepareBinaryData, round, roundMetrics, type BinaryCardSpec, type TrainOptions } from "../binary-data.ts";
 import { bestF1Threshold, binaryMetrics, rocAuc, type BinaryMetrics } from "../metrics.ts";
 import { TrainingError, type LabelledRows, type ParityFile, type TrainedModel } from "../trainer.ts";
 import { exportTreeClassifier } from "../tree-onnx-export.ts";
@@ -29,16 +28,7 @@ import { sigmoid, type GbdtData, type GbdtParams } from "./booster.ts";
 import { fitCrossFitted, type CrossFitResult } from "./cross-fit.ts";
 import { predict, treeDepth, type Tree, type TreeEnsemble } from "./tree.ts";
 
-export interface BinaryGbdtSpec {
-  name: string;
-  version: string;
-  displayName: string;
-  description: string;
-  features: DeclaredFeature[];
-  /** encoded columns computed from the features (after their own columns); none by default */
-  derived?: DerivedColumn[];
-  /** names of label 0 and label 1 */
-  classLabels: [string, string];
+export interface BinaryGbdtSpec extends BinaryCardSpec {
   inputName?: string;
   outputName?: string;
   /** parameters shared by every grid entry (objective is always binary log loss) */
@@ -52,7 +42,6 @@ export interface BinaryGbdtSpec {
    * training rows' out-of-fold scores, which leaves the validation rows untouched by any choice
    */
   threshold?: "validation" | "out_of_fold";
-  split: { validationFraction: number; seed: number };
   /** cross-fitting: number of folds (members) and the fold assignment's seed */
   crossFit: { folds: number; seed: number };
   /**
@@ -61,7 +50,6 @@ export interface BinaryGbdtSpec {
    * so the cross-validated estimate does not rest on one lucky or unlucky fold assignment
    */
   repeatedCrossFit?: { seeds: number[] };
-  training: { dataset: string; source: string; files: string[]; synthetic: boolean; notes: string };
   /** validation rows written to parity.json */
   parityRows?: number;
 }

@@ -17,7 +17,7 @@ import { ROOT_DIR } from "../../config.ts";
 import type { DerivedColumn } from "../../models/card.ts";
 import { trainBinaryBlend, type BinaryBlendSpec } from "../binary-blend.ts";
 import { evaluationSetFor, trainBinaryLinear, type BinaryLinearSpec } from "../binary-linear.ts";
-import { loadTelco, TELCO_DIR, TELCO_FEATURES, TELCO_FILE } from "../datasets/telco.ts";
+import { loadTelco, TELCO_DIR, TELCO_FEATURES, TELCO_FILE, TELCO_IGNORED } from "../datasets/telco.ts";
 import type { TrainerEntry } from "../trainer.ts";
 
 const NAME = "churn_telco";
@@ -52,6 +52,7 @@ const SPECS = {
     displayName: "Telco customer churn",
     description: DESCRIPTION,
     features: TELCO_FEATURES,
+    ignoredColumns: TELCO_IGNORED,
     classLabels: ["No", "Yes"],
     l2Grid: L2_GRID,
     split: { validationFraction: 0.2, seed: 20240611 },
@@ -67,6 +68,7 @@ const SPECS = {
       " The encoder also computes monthly_charges / tenure (0 when tenure is 0) from the request (after clipping); " +
       "its contribution is explained half on each of the two.",
     features: TELCO_FEATURES,
+    ignoredColumns: TELCO_IGNORED,
     derived: TELCO_DERIVED,
     classLabels: ["No", "Yes"],
     l2Grid: L2_GRID,
@@ -121,6 +123,7 @@ function blendSpec(source: string, notes: string): BinaryBlendSpec {
       "computes monthly_charges / tenure (0 when tenure is 0) from the request (after clipping); its contribution is " +
       "explained half on each of the two.",
     features: linear.features,
+    ignoredColumns: linear.ignoredColumns,
     derived: linear.derived!,
     classLabels: linear.classLabels,
     linear: { l2Grid: linear.l2Grid },

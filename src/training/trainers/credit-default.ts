@@ -6,7 +6,7 @@ import { access } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { ROOT_DIR } from "../../config.ts";
 import { evaluationSetFor } from "../binary-linear.ts";
-import { CREDIT_DIR, CREDIT_FEATURES, CREDIT_FILE, loadCredit } from "../datasets/credit.ts";
+import { CREDIT_DIR, CREDIT_FEATURES, CREDIT_FILE, CREDIT_IGNORED, loadCredit } from "../datasets/credit.ts";
 import { trainBinaryGbdt, type BinaryGbdtSpec } from "../gbdt/binary-recipe.ts";
 import type { TrainerEntry } from "../trainer.ts";
 
@@ -26,6 +26,7 @@ function spec(source: string, notes: string): BinaryGbdtSpec {
       "feature's description). Numeric inputs outside the training range are clipped to it (with a warning); a missing " +
       "optional feature takes its training median or most frequent value.",
     features: CREDIT_FEATURES,
+    ignoredColumns: CREDIT_IGNORED,
     classLabels: ["no_default", "default"],
     params: { learningRate: 0.05, maxTrees: 2000, earlyStoppingRounds: 50, subsample: 0.8, colsample: 0.8, l2: 1, seed: 20240712 },
     grid: [

@@ -14,7 +14,7 @@ import { join, relative } from "node:path";
 import { ROOT_DIR } from "../../config.ts";
 import type { DerivedColumn } from "../../models/card.ts";
 import { evaluationSetFor } from "../binary-linear.ts";
-import { BANK_DIR, BANK_FEATURES, BANK_FILE, BANK_LEAKING_COLUMN, loadBank } from "../datasets/bank.ts";
+import { BANK_DIR, BANK_FEATURES, BANK_FILE, BANK_IGNORED, BANK_LEAKING_COLUMN, loadBank } from "../datasets/bank.ts";
 import { trainBinaryGbdt, type BinaryGbdtSpec } from "../gbdt/binary-recipe.ts";
 import type { TrainerEntry } from "../trainer.ts";
 
@@ -62,6 +62,7 @@ const SPECS = {
     displayName: "Lead conversion (bank telemarketing)",
     description: DESCRIPTION.replace("`threshold` turns", "`threshold` (best validation F1) turns"),
     features: BANK_FEATURES,
+    ignoredColumns: BANK_IGNORED,
     classLabels: ["no", "yes"],
     params: { learningRate: 0.05, maxTrees: 2000, earlyStoppingRounds: 50, subsample: 0.8, colsample: 0.8, l2: 1, seed: 20240702 },
     grid: [
@@ -101,6 +102,7 @@ function withSpread(source: string, notes: string): BinaryGbdtSpec {
       " The encoder also computes euribor3m − emp_var_rate from the request (after clipping and imputation); its " +
       "contribution is explained half on each of the two indicators.",
     features: BANK_FEATURES,
+    ignoredColumns: BANK_IGNORED,
     derived: BANK_DERIVED,
     threshold: "out_of_fold",
     classLabels: ["no", "yes"],

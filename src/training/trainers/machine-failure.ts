@@ -16,7 +16,7 @@ import { join, relative } from "node:path";
 import { ROOT_DIR } from "../../config.ts";
 import type { DerivedColumn } from "../../models/card.ts";
 import { evaluationSetFor } from "../binary-linear.ts";
-import { AI4I_COLUMNS, AI4I_DIR, AI4I_EXCLUDED_COLUMNS, AI4I_FEATURES, AI4I_FILE, AI4I_LABEL_COLUMN, loadAi4i } from "../datasets/ai4i.ts";
+import { AI4I_COLUMNS, AI4I_DIR, AI4I_EXCLUDED_COLUMNS, AI4I_FEATURES, AI4I_FILE, AI4I_IGNORED, AI4I_LABEL_COLUMN, loadAi4i } from "../datasets/ai4i.ts";
 import { trainBinaryGbdt, type BinaryGbdtSpec } from "../gbdt/binary-recipe.ts";
 import type { TrainerEntry } from "../trainer.ts";
 
@@ -50,6 +50,7 @@ const SPECS = {
       "yes/no. Numeric inputs outside the training range are clipped to it (with a warning); an unknown type is encoded " +
       "as unknown (with a warning); a missing type takes the most frequent (L).",
     features: AI4I_FEATURES,
+    ignoredColumns: AI4I_IGNORED,
     classLabels: ["no_failure", "failure"],
     params: { learningRate: 0.05, maxTrees: 3000, earlyStoppingRounds: 100, subsample: 0.8, colsample: 1, l2: 0.1, seed: 20240722 },
     grid: [
@@ -93,6 +94,7 @@ function withDerived(source: string, notes: string): BinaryGbdtSpec {
       "training range are clipped to it before anything is derived from them (with a warning); an unknown type is " +
       "encoded as unknown (with a warning); a missing type takes the most frequent (L).",
     features: AI4I_FEATURES,
+    ignoredColumns: AI4I_IGNORED,
     derived: AI4I_DERIVED,
     classLabels: ["no_failure", "failure"],
     params: { learningRate: 0.05, maxTrees: 3000, earlyStoppingRounds: 100, subsample: 0.8, colsample: 1, l2: 0.1, seed: 20240722 },

@@ -139,6 +139,7 @@ export function buildSalesForecast(
     algorithm: "ols_linear_regression",
     created_at: now.toISOString(),
     features: specs,
+    ignored_columns: [{ name: "sales", reason: "the label" }],
     encoding: { input_name: INPUT, columns: FEATURES.map((feature) => ({ kind: "numeric", feature })) },
     outputs: { score_output: VALUE_OUTPUT },
     training: {

@@ -110,6 +110,8 @@ function textFeature(analyzer: TextAnalyzer, vocabulary: Vocabulary): { feature:
     unknown_category: "map_unknown",
     max_length: MAX_TEXT_LENGTH,
     analyzer: { ...analyzer, vocabulary: { documents: vocabulary.documents, min_df: MIN_DF, idf: SMOOTH_IDF } },
+    // the dataset's files hold `sentence<TAB>score`
+    aliases: ["sentence"],
   };
   const columns = vocabulary.terms.map((term, j): EncodedColumn => ({ kind: "term", feature: "text", term, idf: vocabulary.idf[j]! }));
   return { feature, columns };
@@ -248,6 +250,7 @@ export function trainSentiment(prepared: Prepared, options: { log?: (line: strin
     algorithm: "logistic_regression",
     created_at: (options.now ?? new Date()).toISOString(),
     features: [feature],
+    ignored_columns: [{ name: "score", reason: "the label" }],
     encoding: { input_name: INPUT_NAME, columns },
     outputs: { score_output: OUTPUT_NAME, probability_index: 1, labels: ["negative", "positive"] },
     threshold: THRESHOLD,
