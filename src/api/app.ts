@@ -17,6 +17,7 @@ import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { customerRoutes } from "./routes/customers.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
+import { userRoutes } from "./routes/users.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { modelRoutes } from "./routes/models.ts";
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...modelRoutes(deps),
     ...eventRoutes(deps),
     ...deadLetterRoutes(deps),
+    ...userRoutes(deps),
     ...alertRoutes(deps),
     ...customerRoutes(deps),
     ...(jobs ? importRoutes(jobs) : []),

@@ -80,3 +80,28 @@ export async function latestApiKeyPrefix(db: Knex, userId: number): Promise<stri
   const row = await db("api_keys").where({ user_id: userId }).whereNull("revoked_at").orderBy("id", "desc").first("key_prefix");
   return row?.key_prefix;
 }
+
+/** Users in id order, one page at a time, and how many there are. */
+export async function listUsers(db: Knex, page: number, pageSize: number): Promise<{ rows: UserRow[]; total: number }> {
+  const [{ total }] = (await db("users").count({ total: "*" })) as [{ total: string | number }];
+  const rows: UserRow[] = await db("users").orderBy("id").limit(pageSize).offset((page - 1) * pageSize);
+  return { rows, total: Number(total) };
+}
+
+/** The largest balance the `credits_remaining` column (a Postgres integer) holds. */
+export const MAX_CREDITS = 2_147_483_647;
+
+/**
+ * Adds `credits` to a user's balance in one statement, so concurrent charges and allocations all
+ * count. Returns the updated row; `undefined` when there is no such user, `"overflow"` when the
+ * balance would pass MAX_CREDITS (nothing is changed then).
+ */
+export async function addCredits(db: Knex, userId: number, credits: number): Promise<UserRow | undefined | "overflow"> {
+  const [row] = await db("users")
+    .where({ id: userId })
+    .andWhere("credits_remaining", "<=", MAX_CREDITS - credits)
+    .increment("credits_remaining", credits)
+    .returning("*");
+  if (row) return row as UserRow;
+  return (await findUserById(db, userId)) ? "overflow" : undefined;
+}

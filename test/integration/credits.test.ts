@@ -140,4 +140,39 @@ describe("credits: one per completed prediction, charged with the stored result"
     assert.equal(await credits(a.userId), 997);
     assert.equal(await credits(b.userId), 999);
   });
+  it("lets admins list accounts and allocate credits, which lift a 402", async () => {
+    const admin = await signedInClient(platform, "admin");
+    const poor = await signedInClient(platform);
+    await platform.db("users").where({ id: poor.userId }).update({ credits_remaining: 0 });
+    assert.equal((await poor.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER })).status, 402);
+    assert.equal((await poor.http.post(`/api/v1/admin/users/${poor.userId}/credits`, { credits: 10 })).status, 403, "not an admin");
+    assert.equal((await poor.http.get("/api/v1/admin/users")).status, 403);
+
+    const total = Number((await platform.db("users").count({ n: "*" }))[0]!.n);
+    const list = await admin.http.get("/api/v1/admin/users?page_size=100");
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(list.body.pagination, { total, page: 1, page_size: 100, pages: Math.ceil(total / 100) });
+    const listed = list.body.items.find((u: { user_id: number }) => u.user_id === poor.userId);
+    assert.equal(listed.credits_remaining, 0);
+    assert.equal(listed.role, "user");
+
+    const given = await admin.http.post(`/api/v1/admin/users/${poor.userId}/credits`, { credits: 10 });
+    assert.equal(given.status, 200, given.text);
+    assert.equal(given.body.credits_remaining, 10);
+    assert.equal((await admin.http.post(`/api/v1/admin/users/${poor.userId}/credits`, { credits: 5 })).body.credits_remaining, 15, "added, not set");
+    for (const bad of [{ credits: 0 }, { credits: -5 }, { credits: 1.5 }, { credits: "10" }, {}, { credits: 1, note: "x" }]) {
+      assert.equal((await admin.http.post(`/api/v1/admin/users/${poor.userId}/credits`, bad)).status, 422, JSON.stringify(bad));
+    }
+    const overflow = await admin.http.post(`/api/v1/admin/users/${poor.userId}/credits`, { credits: 2_147_483_647 });
+    assert.equal(overflow.status, 422);
+    assert.equal(overflow.body.code, "INVALID_INPUT");
+    assert.equal(await credits(poor.userId), 15, "an overflow changes nothing");
+    const nobody = await admin.http.post("/api/v1/admin/users/999999/credits", { credits: 1 });
+    assert.equal(nobody.status, 404);
+
+    await new Promise((r) => setTimeout(r, 5_100)); // the principal cache holds credits for 5 s
+    const res = await poor.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(await credits(poor.userId), 14);
+  });
 });
