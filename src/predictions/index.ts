@@ -1,3 +1,5 @@
+export { MAX_BATCH_ROWS, requestPredictions } from "./batch.ts";
+export type { BatchItem } from "./batch.ts";
 export { PredictRequestSchema } from "./messages.ts";
 export { getPrediction, listPredictions } from "./queries.ts";
 export { requestPrediction } from "./request.ts";

@@ -76,6 +76,44 @@ describe("synchronous prediction through the stream", () => {
     assert.equal(missing.body.code, "MODEL_NOT_FOUND");
   });
 
+  it("scores many rows in one POST /api/v1/batch-predict, each stored and charged like a single prediction", async () => {
+    const batcher = await signedInClient(platform);
+    const instances = Array.from({ length: 20 }, (_, i) => ({ ...CUSTOMER, tenure: i * 3 }));
+    const res = await batcher.http.post("/api/v1/batch-predict", { model_id: "churn_telco", instances, include_explanation: true });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual([res.body.total, res.body.completed, res.body.pending, res.body.failed], [20, 20, 0, 0]);
+    assert.deepEqual(res.body.items.map((item: { index: number }) => item.index), [...instances.keys()]);
+    const single = await batcher.http.post("/api/v1/predict", { model_id: "churn_telco", features: instances[7] });
+    assert.equal(res.body.items[7].score, single.body.score, "the same score as one prediction of the row");
+    assert.equal(res.body.items[7].explanation.method, "blended_linear_and_tree_shap");
+    assert.ok(res.body.items[0].score > res.body.items[19].score, "a longer tenure churns less");
+    const stored = await platform.db("predictions").where({ user_id: batcher.userId, source: "batch", status: "completed" }).count({ n: "*" });
+    assert.equal(Number(stored[0]!.n), 20);
+    const balance = await platform.db("users").where({ id: batcher.userId }).first("credits_remaining");
+    assert.equal(balance.credits_remaining, 1000 - 21);
+
+    const streamed = async () => (await platform.bus.jsm.streams.info(platform.bus.names.predict)).state.messages;
+    const before = await streamed();
+    const bad = await batcher.http.post("/api/v1/batch-predict", { model_id: "churn_telco", instances: [CUSTOMER, { ...CUSTOMER, tenure: "three" }, { ...CUSTOMER, colour: "red" }] });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.code, "INVALID_INPUT");
+    assert.deepEqual(bad.body.details, { "instances[1].tenure": ["must be an integer"], "instances[2].colour": ["unknown field"] });
+    assert.match(bad.body.message, /2 of 3 instances have invalid features; none was scored/);
+    assert.equal(await streamed(), before, "a refused batch publishes nothing");
+    for (const [what, body, status] of [
+      ["no instances", { model_id: "churn_telco", instances: [] }, 422],
+      ["too many", { model_id: "churn_telco", instances: Array.from({ length: 1001 }, () => ({})) }, 422],
+      ["unknown model", { model_id: "nope", instances: [CUSTOMER] }, 404],
+    ] as const) {
+      assert.equal((await batcher.http.post("/api/v1/batch-predict", body)).status, status, what);
+    }
+    await platform.db("users").where({ id: batcher.userId }).update({ credits_remaining: 5 });
+    await new Promise((r) => setTimeout(r, 5_100)); // the principal cache holds credits for 5 s
+    const poor = await batcher.http.post("/api/v1/batch-predict", { model_id: "churn_telco", instances });
+    assert.equal(poor.status, 402);
+    assert.deepEqual(poor.body.details, { needed: 20, remaining: 5 });
+  });
+
   it("takes the dataset's column name for contract_type and ignores its identifier, in seed 000's route too", async () => {
     const { contract_type, ...rest } = CUSTOMER;
     const named = await user.http.post("/api/predict/churn", CUSTOMER);

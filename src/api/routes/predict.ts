@@ -1,5 +1,5 @@
 import { EXPLANATION_METHODS, type ModelCard } from "../../models/index.ts";
-import { requestPrediction, type PredictSuccess } from "../../predictions/index.ts";
+import { MAX_BATCH_ROWS, requestPrediction, requestPredictions, type BatchItem, type PredictSuccess } from "../../predictions/index.ts";
 import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
@@ -34,23 +34,48 @@ const GenericBody = z
   })
   .openapi("PredictRequest");
 
-const GenericResponse = z
-  .object({
-    prediction_id: z.uuid(),
-    model_id: z.string(),
-    model_version: z.string(),
-    score: z.number(),
-    label: z.number().nullable(),
-    confidence: z.number().nullable(),
-    details: z.record(z.string(), z.unknown()),
-    warnings: z.array(z.string()),
-    processing_time_ms: z.number(),
-    created_at: z.string(),
-    explanation: z
-      .object({ method: z.string(), feature_importance: z.record(z.string(), z.number()) })
-      .optional(),
+const PredictionFields = {
+  prediction_id: z.uuid(),
+  model_id: z.string(),
+  model_version: z.string(),
+  score: z.number(),
+  label: z.number().nullable(),
+  confidence: z.number().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  warnings: z.array(z.string()),
+  created_at: z.string(),
+  explanation: z
+    .object({ method: z.string(), feature_importance: z.record(z.string(), z.number()) })
+    .optional(),
+};
+
+const GenericResponse = z.object({ ...PredictionFields, processing_time_ms: z.number() }).openapi("Prediction");
+
+const BatchBody = z
+  .strictObject({
+    model_id: z.string().min(1).max(100),
+    instances: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_BATCH_ROWS).describe("each one model's features, as `features` in /api/v1/predict"),
+    include_explanation: z.boolean().default(false),
   })
-  .openapi("Prediction");
+  .openapi("BatchPredictRequest");
+
+const BatchResponse = z
+  .object({
+    model_id: z.string(),
+    total: z.number(),
+    completed: z.number(),
+    pending: z.number(),
+    failed: z.number(),
+    items: z.array(
+      z.discriminatedUnion("status", [
+        z.object({ index: z.number(), status: z.literal("completed"), ...PredictionFields }),
+        z.object({ index: z.number(), status: z.literal("pending"), prediction_id: z.uuid(), poll: z.string() }),
+        z.object({ index: z.number(), status: z.literal("failed"), error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) }),
+      ]),
+    ),
+    processing_time_ms: z.number(),
+  })
+  .openapi("BatchPrediction");
 
 const errors = {
   401: { description: "unauthenticated", schema: ErrorBodySchema },
@@ -76,9 +101,34 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ body, principal }) => {
         const started = performance.now();
         const r = await requestPrediction(predictDeps, { model: body.model_id, features: body.features, principal: principal!, source: "sync" });
-        const explainer = deps.registry.get(r.model).card.explainer;
-        const method = body.include_explanation && explainer ? EXPLANATION_METHODS[explainer.kind].prediction : null;
-        return { body: genericBody(r, method, performance.now() - started) };
+        const prediction = predictionBody(r, explanationMethod(deps, r.model, body.include_explanation));
+        return { body: { ...prediction, processing_time_ms: elapsedMs(started) } };
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/v1/batch-predict",
+      summary: `Score up to ${MAX_BATCH_ROWS} rows with one model (seed 001); a batch with an invalid row is refused whole`,
+      tags: ["predictions"],
+      access: "user",
+      body: BatchBody,
+      responses: { 200: { description: "every row completed, pending (poll its id) or failed", schema: BatchResponse }, ...errors },
+      handler: async ({ body, principal }) => {
+        const started = performance.now();
+        const items = await requestPredictions(predictDeps, { model: body.model_id, rows: body.instances, principal: principal!, source: "batch" });
+        const method = explanationMethod(deps, body.model_id, body.include_explanation);
+        const count = (status: BatchItem["status"]) => items.filter((item) => item.status === status).length;
+        return {
+          body: {
+            model_id: body.model_id,
+            total: items.length,
+            completed: count("completed"),
+            pending: count("pending"),
+            failed: count("failed"),
+            items: items.map((item) => batchItemBody(item, method)),
+            processing_time_ms: elapsedMs(started),
+          },
+        };
       },
     }),
   ];
@@ -113,8 +163,27 @@ function churnRoute(_deps: ApiDeps, predictDeps: Parameters<typeof requestPredic
   });
 }
 
+const elapsedMs = (started: number) => Math.round((performance.now() - started) * 100) / 100;
+
+/** How the model's contributions are computed, when they were asked for and it has an explainer. */
+function explanationMethod(deps: ApiDeps, model: string, asked: boolean): string | null {
+  const explainer = deps.registry.get(model).card.explainer;
+  return asked && explainer ? EXPLANATION_METHODS[explainer.kind].prediction : null;
+}
+
+function batchItemBody(item: BatchItem, explainMethod: string | null) {
+  switch (item.status) {
+    case "completed":
+      return { index: item.index, status: item.status, ...predictionBody(item.prediction, explainMethod) };
+    case "pending":
+      return { index: item.index, status: item.status, prediction_id: item.prediction_id, poll: `/api/v1/predictions/${item.prediction_id}` };
+    case "failed":
+      return item;
+  }
+}
+
 /** `explainMethod` names how contributions were computed, or is null when none were asked for. */
-function genericBody(r: PredictSuccess, explainMethod: string | null, elapsedMs: number) {
+function predictionBody(r: PredictSuccess, explainMethod: string | null) {
   return {
     prediction_id: r.prediction_id,
     model_id: r.model,
@@ -124,7 +193,6 @@ function genericBody(r: PredictSuccess, explainMethod: string | null, elapsedMs:
     confidence: r.output.confidence,
     details: r.output.details,
     warnings: r.warnings,
-    processing_time_ms: Math.round(elapsedMs * 100) / 100,
     created_at: r.created_at,
     ...(explainMethod && r.output.contributions
       ? {
