@@ -97,11 +97,14 @@ interface PresentFeature {
 function predictValidator(model: LoadedModel, header: readonly string[], ctx: ImportContext): RowValidator {
   const { card, encoder } = model;
   const present: PresentFeature[] = [];
+  // a column may carry a feature under one of its aliases (the dataset's own column name); the
+  // row is then published under the feature's name
+  const columnOf = (spec: FeatureSpec) => [spec.name, ...(spec.aliases ?? [])].map((name) => header.indexOf(name)).find((i) => i >= 0) ?? -1;
   for (const spec of card.features) {
-    const index = header.indexOf(spec.name);
+    const index = columnOf(spec);
     if (index >= 0) present.push({ spec, index, categories: spec.type === "category" && !spec.multiple && spec.categories ? new Set(spec.categories) : null });
   }
-  const missing = card.features.filter((f) => f.required && !header.includes(f.name)).map((f) => f.name);
+  const missing = card.features.filter((f) => f.required && columnOf(f) < 0).map((f) => f.name);
   if (missing.length > 0) {
     throw new HeaderError(`the header lacks the required column(s) ${missing.join(", ")} of model ${model.name}`, {
       missing_columns: missing,
@@ -116,7 +119,7 @@ function predictValidator(model: LoadedModel, header: readonly string[], ctx: Im
   const scratch = new Float32Array(encoder.width);
   return {
     checkedColumns: present.map((p) => p.spec.name),
-    ignoredColumns: header.filter((c) => !present.some((p) => p.spec.name === c)),
+    ignoredColumns: header.filter((_, i) => !present.some((p) => p.index === i)),
     toMessage(cells, row, report) {
       if (wrongWidth(cells, header, row, report)) return null;
       const raw: Record<string, string> = {};

@@ -55,11 +55,11 @@ describe("CSV imports", () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  const upload = async (path: string, file: Blob | null, fields: Record<string, string> = {}, fileName = "data.csv") => {
+  const upload = async (path: string, file: Blob | null, fields: Record<string, string> = {}, fileName = "data.csv", as = user) => {
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) form.append(k, v);
     if (file) form.append("file", file, fileName);
-    const res = await fetch(platform.url + path, { method: "POST", headers: { "X-API-Key": user.apiKey }, body: form });
+    const res = await fetch(platform.url + path, { method: "POST", headers: { "X-API-Key": as.apiKey }, body: form });
     const text = await res.text();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return { status: res.status, text, body: JSON.parse(text) as any };
@@ -68,10 +68,10 @@ describe("CSV imports", () => {
   const count = async (q: ReturnType<Platform["db"]>) => Number((await q.count({ n: "*" }).first())!.n);
   const streamMessages = async (stream: string) => (await platform.bus.jsm.streams.info(stream)).state.messages;
   const storedUploads = async () => (await (await new Objm(platform.bus.js).open(uploadsBucket(config.STREAM_PREFIX))).list()).filter((o) => !o.deleted);
-  const waitDone = (id: string, timeoutMs = 30_000) =>
+  const waitDone = (id: string, timeoutMs = 30_000, as = user) =>
     eventually(
       async () => {
-        const res = await user.http.get(`/api/v1/imports/${id}`);
+        const res = await as.http.get(`/api/v1/imports/${id}`);
         return res.body.status === "completed" || res.body.status === "failed" ? res.body : undefined;
       },
       timeoutMs,
@@ -169,6 +169,25 @@ describe("CSV imports", () => {
     assert.equal(last.type, "import");
     assert.equal(last.timestamp, done.created_at);
     assert.deepEqual(last.data, { contract_type: "Two year" });
+  });
+
+  it("scores a model's dataset rows as they are: a feature under its column's name, blank cells, ignored columns", async () => {
+    const other = await signedInClient(platform);
+    const file = "customer_id,tenure,monthly_charges,contract,total_charges,churn\nc-1,3,89.5,Month-to-month, ,Yes\nc-2,60,30,Two year,1800,No\n";
+    const res = await upload("/api/v1/imports", csv(file), { target: "predict:churn_telco" }, "telco.csv", other);
+    assert.equal(res.status, 202, res.text);
+    const done = await waitDone(res.body.import_id, 30_000, other);
+    assert.equal(done.status, "completed", done.error);
+    assert.deepEqual(done.report.rows, { total: 2, valid: 2, rejected: 0 });
+    assert.deepEqual(done.report.ignored_columns, ["customer_id", "churn"]);
+    assert.deepEqual(done.report.columns.contract_type, { missing: 0, invalid: 0, outliers: 0 });
+    assert.deepEqual(done.report.columns.total_charges, { missing: 1, invalid: 0, outliers: 0 });
+    const rows = await eventually(async () => {
+      const r = await platform.db("predictions").where({ user_id: other.userId, status: "completed" }).orderBy("message_id");
+      return r.length === 2 ? r : undefined;
+    }, 10_000, "both rows scored");
+    assert.deepEqual(rows.map((r) => r.input.contract_type), ["Month-to-month", "Two year"], "published under the feature's name");
+    assert.ok(rows[0].score > rows[1].score, "the new month-to-month customer is the likelier to churn");
   });
 
   it("refuses what is not a CSV for its target with a clear 4xx, keeping nothing", async () => {
