@@ -99,12 +99,11 @@ function predictValidator(model: LoadedModel, header: readonly string[], ctx: Im
   const present: PresentFeature[] = [];
   // a column may carry a feature under one of its aliases (the dataset's own column name); the
   // row is then published under the feature's name
-  const columnOf = (spec: FeatureSpec) => [spec.name, ...(spec.aliases ?? [])].map((name) => header.indexOf(name)).find((i) => i >= 0) ?? -1;
   for (const spec of card.features) {
-    const index = columnOf(spec);
-    if (index >= 0) present.push({ spec, index, categories: spec.type === "category" && !spec.multiple && spec.categories ? new Set(spec.categories) : null });
+    const index = [spec.name, ...(spec.aliases ?? [])].map((name) => header.indexOf(name)).find((i) => i >= 0);
+    if (index !== undefined) present.push({ spec, index, categories: spec.type === "category" && !spec.multiple && spec.categories ? new Set(spec.categories) : null });
   }
-  const missing = card.features.filter((f) => f.required && columnOf(f) < 0).map((f) => f.name);
+  const missing = card.features.filter((f) => f.required && !present.some((p) => p.spec === f)).map((f) => f.name);
   if (missing.length > 0) {
     throw new HeaderError(`the header lacks the required column(s) ${missing.join(", ")} of model ${model.name}`, {
       missing_columns: missing,

@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/index.ts";
 import { AppError, InsufficientCreditsError, PredictionTimeoutError, ValidationError } from "../errors.ts";
 import type { PredictRequest } from "./messages.ts";
-import { requestPrediction, type PredictDeps, type PredictSuccess } from "./request.ts";
+import { sendPrediction, type PredictDeps, type PredictSuccess } from "./request.ts";
 
 /** Most rows one batch may carry (the body size limit may bound it first). */
 export const MAX_BATCH_ROWS = 1000;
@@ -24,11 +24,11 @@ export async function requestPredictions(
   deps: PredictDeps,
   input: { model: string; rows: readonly Record<string, unknown>[]; principal: Principal; source: PredictRequest["source"] },
 ): Promise<BatchItem[]> {
-  const { encoder } = deps.registry.get(input.model);
+  const model = deps.registry.get(input.model);
   const errors: Record<string, string[]> = {};
   let invalid = 0;
   input.rows.forEach((features, i) => {
-    const check = encoder(features);
+    const check = model.encoder(features);
     if (check.ok) return;
     invalid++;
     for (const [field, messages] of Object.entries(check.errors)) errors[`instances[${i}].${field}`] = messages;
@@ -40,7 +40,7 @@ export async function requestPredictions(
   return Promise.all(
     input.rows.map(async (features, index): Promise<BatchItem> => {
       try {
-        return { index, status: "completed", prediction: await requestPrediction(deps, { model: input.model, features, principal: input.principal, source: input.source }) };
+        return { index, status: "completed", prediction: await sendPrediction(deps, model, { features, principal: input.principal, source: input.source }) };
       } catch (err) {
         if (err instanceof PredictionTimeoutError) return { index, status: "pending", prediction_id: err.details.prediction_id as string };
         if (err instanceof AppError) return { index, status: "failed", error: { code: err.code, message: err.message, details: err.details } };

@@ -9,7 +9,7 @@ import {
   ServiceUnavailableError,
   ValidationError,
 } from "../errors.ts";
-import type { ModelRegistry } from "../models/index.ts";
+import type { LoadedModel, ModelRegistry } from "../models/index.ts";
 import { REPLY_HEADER, TIMEOUT, type Bus } from "../streams/index.ts";
 import type { PredictReply, PredictRequest } from "./messages.ts";
 
@@ -36,7 +36,19 @@ export async function requestPrediction(
   const check = model.encoder(input.features);
   if (!check.ok) throw new ValidationError("Invalid features", check.errors);
   if (input.principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, input.principal.creditsRemaining);
+  return sendPrediction(deps, model, input);
+}
 
+/**
+ * Publishes features already checked against `model`'s card (and the credits they need) and waits
+ * for the scorer's answer: what `requestPrediction` does after its checks, for callers that made
+ * them themselves (a batch checks all its rows first).
+ */
+export async function sendPrediction(
+  deps: PredictDeps,
+  model: LoadedModel,
+  input: { features: Record<string, unknown>; principal: Principal; source: PredictRequest["source"] },
+): Promise<PredictSuccess> {
   const id = randomUUID();
   const request: PredictRequest = {
     prediction_id: id,
@@ -62,7 +74,7 @@ export async function requestPrediction(
     throw new PredictionTimeoutError(id, deps.timeoutMs);
   }
   if (reply.status === "error") {
-    if (reply.code === "MODEL_NOT_FOUND") throw new ModelNotFoundError(input.model);
+    if (reply.code === "MODEL_NOT_FOUND") throw new ModelNotFoundError(model.name);
     if (reply.code === "INVALID_INPUT") throw new ValidationError(reply.message, reply.details);
     throw new AppError(422, "PREDICTION_FAILED", "Prediction failed", reply.message, reply.details);
   }
