@@ -1,5 +1,6 @@
 import { v5 as uuidv5 } from "uuid";
 import type { Knex } from "knex";
+import { pageCounts } from "../db/pagination.ts";
 import type { Alert, NewAlert } from "./alert.ts";
 
 const ALERT_NS = "b8f4a0f2-5c1e-4d7e-8f57-0c4b1d2f9a31";
@@ -92,10 +93,9 @@ export async function listAlerts(db: Knex, q: AlertQuery) {
     .limit(q.page_size)
     .offset((q.page - 1) * q.page_size);
   const count = Number(total);
-  const pages = Math.ceil(count / q.page_size);
   return {
     items: rows.map(toAlert),
-    pagination: { total: count, page: q.page, page_size: q.page_size, pages, has_next: q.page < pages, has_prev: q.page > 1 },
+    pagination: { total: count, page: q.page, page_size: q.page_size, ...pageCounts(count, q.page, q.page_size) },
   };
 }
 

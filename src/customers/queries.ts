@@ -5,6 +5,7 @@
  * ≥ 0.6, `churnRiskLevel`), optionally above a stricter `minProbability`.
  */
 import type { Knex } from "knex";
+import { pageCounts } from "../db/pagination.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 
 /** A customer as the high-risk list shows one. */
@@ -140,10 +141,9 @@ export async function listHighRisk(db: Knex, q: HighRiskQuery): Promise<HighRisk
     .limit(q.limit)
     .offset((q.page - 1) * q.limit);
   const count = Number(total);
-  const pages = Math.ceil(count / q.limit);
   return {
     items: rows.map(toSummary),
-    pagination: { total: count, page: q.page, limit: q.limit, pages, has_next: q.page < pages, has_prev: q.page > 1 },
+    pagination: { total: count, page: q.page, limit: q.limit, ...pageCounts(count, q.page, q.limit) },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { pageCounts } from "../db/pagination.ts";
 import type { Principal } from "../auth/index.ts";
 import { NotFoundError } from "../errors.ts";
 
@@ -69,9 +70,8 @@ export async function listPredictions(db: Knex, principal: Principal, q: ListQue
     .limit(q.page_size)
     .offset((q.page - 1) * q.page_size);
   const count = Number(total);
-  const pages = Math.ceil(count / q.page_size);
   return {
     items: rows.map(toRecord),
-    pagination: { total: count, page: q.page, page_size: q.page_size, pages, has_next: q.page < pages, has_prev: q.page > 1 },
+    pagination: { total: count, page: q.page, page_size: q.page_size, ...pageCounts(count, q.page, q.page_size) },
   };
 }

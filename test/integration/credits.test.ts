@@ -151,7 +151,8 @@ describe("credits: one per completed prediction, charged with the stored result"
     const total = Number((await platform.db("users").count({ n: "*" }))[0]!.n);
     const list = await admin.http.get("/api/v1/admin/users?page_size=100");
     assert.equal(list.status, 200, list.text);
-    assert.deepEqual(list.body.pagination, { total, page: 1, page_size: 100, pages: Math.ceil(total / 100) });
+    const pages = Math.ceil(total / 100);
+    assert.deepEqual(list.body.pagination, { total, page: 1, page_size: 100, pages, has_next: pages > 1, has_prev: false });
     const listed = list.body.items.find((u: { user_id: number }) => u.user_id === poor.userId);
     assert.equal(listed.credits_remaining, 0);
     assert.equal(listed.role, "user");

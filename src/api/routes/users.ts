@@ -1,3 +1,4 @@
+import { pageCounts } from "../../db/pagination.ts";
 import { addCredits, listUsers, MAX_CREDITS, type UserRow } from "../../db/users.ts";
 import { NotFoundError, ValidationError } from "../../errors.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -48,13 +49,16 @@ export function userRoutes(deps: ApiDeps) {
       responses: {
         200: {
           description: "a page",
-          schema: z.object({ items: z.array(User), pagination: z.object({ total: z.number(), page: z.number(), page_size: z.number(), pages: z.number() }) }),
+          schema: z.object({
+            items: z.array(User),
+            pagination: z.object({ total: z.number(), page: z.number(), page_size: z.number(), pages: z.number(), has_next: z.boolean(), has_prev: z.boolean() }),
+          }),
         },
         ...notAdmin,
       },
       handler: async ({ query }) => {
         const { rows, total } = await listUsers(deps.db, query.page, query.page_size);
-        return { body: { items: rows.map(toUser), pagination: { total, page: query.page, page_size: query.page_size, pages: Math.ceil(total / query.page_size) } } };
+        return { body: { items: rows.map(toUser), pagination: { total, page: query.page, page_size: query.page_size, ...pageCounts(total, query.page, query.page_size) } } };
       },
     }),
     route({
