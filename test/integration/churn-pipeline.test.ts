@@ -131,15 +131,16 @@ describe("events and the churn pipeline", () => {
       JSON.stringify({ id, domain: "customer", key, type: "profile", data, timestamp: new Date().toISOString() });
     await js.publish(subject("c-3"), "this is not json", { msgID: "poison-1" });
     await js.publish(subject("c-3"), envelope("c-3", "bad-type", { tenure: "many" }), { msgID: "poison-2" });
+    await js.publish(subject("c-3"), envelope("c-3", "both-names", { contract: "One year", contract_type: "Two year" }), { msgID: "poison-3" });
     await js.publish(subject("c-3"), envelope("c-3", "good", LOYAL), { msgID: "good-1" });
     const s = await eventually(async () => ((await state("c-3"))?.risk_level ? state("c-3") : undefined), 10_000, "good event");
     assert.equal(s.events_seen, 1, "the bad events changed nothing");
 
     const dlq = await eventually(async () => {
       const info = await platform.bus.jsm.streams.info(platform.bus.names.dlq);
-      return info.state.messages >= 2 ? info : undefined;
-    }, 20_000, "two dead letters");
-    assert.equal(dlq.state.messages, 2);
+      return info.state.messages >= 3 ? info : undefined;
+    }, 20_000, "three dead letters");
+    assert.equal(dlq.state.messages, 3);
     const first = await platform.bus.jsm.streams.getMessage(platform.bus.names.dlq, { seq: dlq.state.first_seq });
     assert.equal(first!.header.get("Tidecast-Dlq-Consumer"), "churn");
     assert.equal(first!.header.get("Tidecast-Dlq-Subject"), subject("c-3"));
@@ -148,6 +149,8 @@ describe("events and the churn pipeline", () => {
     assert.equal(new TextDecoder().decode(first!.data), "this is not json", "the original bytes are kept");
     const second = await platform.bus.jsm.streams.getMessage(platform.bus.names.dlq, { seq: dlq.state.first_seq + 1 });
     assert.match(second!.header.get("Tidecast-Dlq-Error"), /tenure/);
+    const third = await platform.bus.jsm.streams.getMessage(platform.bus.names.dlq, { seq: dlq.state.first_seq + 2 });
+    assert.match(third!.header.get("Tidecast-Dlq-Error"), /contract: is another name of "contract_type"/);
   });
 
   it("rejects malformed event batches with 422", async () => {
