@@ -15,16 +15,23 @@ import type { DatasetFile } from "./bank.ts";
 export const AI4I_DIR = "ai4i-maintenance";
 export const AI4I_FILE = "ai4i2020.csv";
 export const AI4I_LABEL_COLUMN = "Machine failure";
-/** columns in the file that are never features: identifiers and the target's sub-labels */
-export const AI4I_EXCLUDED_COLUMNS = ["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"] as const;
-
-/** The file's other columns, in snake_case: a request may carry them (see IgnoredColumn). */
-export const AI4I_IGNORED: IgnoredColumn[] = [
-  { name: "udi", reason: "the row's identifier" },
-  { name: "product_id", reason: "the product's identifier" },
-  { name: "machine_failure", reason: "the label" },
-  ...["twf", "hdf", "pwf", "osf", "rnf"].map((name) => ({ name, reason: "a failure-mode flag, set only when the machine failed: it leaks the label" })),
+/**
+ * The file's columns that are never features, as the file names them and as a request may carry
+ * them (snake_case; see IgnoredColumn), each with the reason.
+ */
+const NOT_FEATURES: ReadonlyArray<{ column: string } & IgnoredColumn> = [
+  { column: "UDI", name: "udi", reason: "the row's identifier" },
+  { column: "Product ID", name: "product_id", reason: "the product's identifier" },
+  { column: AI4I_LABEL_COLUMN, name: "machine_failure", reason: "the label" },
+  ...["TWF", "HDF", "PWF", "OSF", "RNF"].map((column) => ({
+    column,
+    name: column.toLowerCase(),
+    reason: "a failure-mode flag, set only when the machine failed: it leaks the label",
+  })),
 ];
+export const AI4I_IGNORED: IgnoredColumn[] = NOT_FEATURES.map(({ name, reason }) => ({ name, reason }));
+/** the identifiers and the target's sub-labels, under the file's names */
+export const AI4I_EXCLUDED_COLUMNS = NOT_FEATURES.filter((c) => c.column !== AI4I_LABEL_COLUMN).map((c) => c.column);
 
 /** feature name → dataset column: snake_case of the column, unit in brackets as a suffix */
 export const AI4I_COLUMNS: Readonly<Record<string, string>> = {
