@@ -17,7 +17,15 @@
  * directions; explaining a row is then one comparison per distinct split test and one lookup per
  * tree. For the shallow trees most boosted models ship, whose every prediction is explained, that is
  * 25–35× faster than the recursion (lead_conversion 1.2.0's 2,678 depth-3 trees: 1.5 ms → 45 µs
- * per row), which larger trees keep (their tables would grow as 2^splits).
+ * per row).
+ *
+ * A larger tree's table would grow as 2^splits, so its leaves are tabulated one by one instead
+ * (Yang's "Fast TreeSHAP v2"): a leaf's share depends on the row only through o over its path's
+ * d distinct features, so each leaf keeps its Shapley values for all 2^d patterns of o, and
+ * explaining a row costs one bit test per path step and d additions per leaf, O(leaves × depth)
+ * per tree instead of the recursion's O(leaves × depth²) with far larger constants. Leaves of up
+ * to LEAF_TABLE_MAX_FEATURES features are tabulated while the tables fit LEAF_TABLE_BUDGET; other
+ * trees keep the recursion.
  */
 
 /**
@@ -50,6 +58,14 @@ interface CompiledTree {
 
 /** Splits up to which a tree is tabulated: 2^splits patterns × its distinct features. */
 const TABLE_MAX_SPLITS = 7;
+/** Distinct path features up to which a leaf is tabulated: 2^d patterns × d values. */
+const LEAF_TABLE_MAX_FEATURES = 6;
+/**
+ * Table entries (float64) all the leaf tables of one explainer may take, 32 MB: the shipped
+ * depth-4 and depth-5 ensembles take 0.2–0.5 M each, and a larger model's remaining trees fall
+ * back to the recursion rather than growing a process without bound.
+ */
+const LEAF_TABLE_BUDGET = 1 << 22;
 
 /**
  * A small tree's Shapley values by pattern: bit b of a pattern is 1 when the row goes left at split
@@ -62,18 +78,39 @@ interface TreeTable {
 }
 
 /**
- * Every tabulated tree in flat arrays, read in one loop per row. Boosted trees split on histogram
- * bin edges, so many splits test the same (column, threshold, NaN direction): each distinct test is
- * one entry of the `test*` arrays and is evaluated once per row. Tree t's splits are entries
+ * The distinct split tests of the tabulated trees and leaves. Boosted trees split on histogram bin
+ * edges, so many splits test the same (column, threshold, NaN direction): each distinct test is
+ * evaluated once per row.
+ */
+class SplitTests {
+  private readonly index = new Map<string, number>();
+  readonly column: number[] = [];
+  readonly threshold: number[] = [];
+  readonly missingLeft: number[] = [];
+
+  /** The index of the test at `node` of `tree`. */
+  of(tree: CompiledTree, node: number): number {
+    const key = `${tree.feature[node]} ${tree.threshold[node]} ${tree.missingLeft[node]}`;
+    let index = this.index.get(key);
+    if (index === undefined) {
+      index = this.index.size;
+      this.index.set(key, index);
+      this.column.push(tree.feature[node]!);
+      this.threshold.push(tree.threshold[node]!);
+      this.missingLeft.push(tree.missingLeft[node]!);
+    }
+    return index;
+  }
+}
+
+/**
+ * Every tabulated tree in flat arrays, read in one loop per row. Tree t's splits are entries
  * [splitStart[t], splitStart[t + 1]) of `splitTest` (bit b of its pattern is entry
  * splitStart[t] + b), its columns entries [featureStart[t], featureStart[t + 1]) of `featureColumn`,
  * and its table starts at `valueStart[t]` of `values`.
  */
 interface PackedTables {
   trees: number;
-  testColumn: Int32Array;
-  testThreshold: Float32Array;
-  testMissingLeft: Uint8Array;
   splitStart: Int32Array;
   splitTest: Int32Array;
   featureStart: Int32Array;
@@ -82,11 +119,9 @@ interface PackedTables {
   values: Float64Array;
 }
 
-function pack(trees: readonly CompiledTree[], tables: readonly TreeTable[]): PackedTables {
+function pack(trees: readonly CompiledTree[], tables: readonly TreeTable[], tests: SplitTests): PackedTables {
   const splits = tables.reduce((n, t) => n + t.splits.length, 0);
-  const tests = new Map<string, number>();
-  const test = { column: [] as number[], threshold: [] as number[], missingLeft: [] as number[] };
-  const packed: Omit<PackedTables, "testColumn" | "testThreshold" | "testMissingLeft"> = {
+  const packed: PackedTables = {
     trees: tables.length,
     splitStart: new Int32Array(tables.length + 1),
     splitTest: new Int32Array(splits),
@@ -97,27 +132,86 @@ function pack(trees: readonly CompiledTree[], tables: readonly TreeTable[]): Pac
   };
   let at = 0;
   tables.forEach((table, t) => {
-    const tree = trees[t]!;
     const s0 = packed.splitStart[t]!;
-    table.splits.forEach((node, b) => {
-      const key = `${tree.feature[node]} ${tree.threshold[node]} ${tree.missingLeft[node]}`;
-      let index = tests.get(key);
-      if (index === undefined) {
-        index = tests.size;
-        tests.set(key, index);
-        test.column.push(tree.feature[node]!);
-        test.threshold.push(tree.threshold[node]!);
-        test.missingLeft.push(tree.missingLeft[node]!);
-      }
-      packed.splitTest[s0 + b] = index;
-    });
+    table.splits.forEach((node, b) => (packed.splitTest[s0 + b] = tests.of(trees[t]!, node)));
     packed.splitStart[t + 1] = s0 + table.splits.length;
     packed.featureStart[t + 1] = packed.featureStart[t]! + table.features.length;
     packed.valueStart[t] = at;
     packed.values.set(table.values, at);
     at += table.values.length;
   });
-  return { ...packed, testColumn: Int32Array.from(test.column), testThreshold: Float32Array.from(test.threshold), testMissingLeft: Uint8Array.from(test.missingLeft) };
+  return packed;
+}
+
+/**
+ * Every tabulated leaf in flat arrays. Leaf l's path steps are entries [stepStart[l],
+ * stepStart[l + 1]) of the `step*` arrays: the test, whether the path went left, and the bit of
+ * its feature in the leaf's pattern; its d features' columns are entries [columnStart[l],
+ * columnStart[l + 1]) of `column`, and its 2^d × d table starts at `valueStart[l]` of `values`.
+ */
+interface PackedLeaves {
+  leaves: number;
+  stepStart: Int32Array;
+  stepTest: Int32Array;
+  stepWent: Uint8Array;
+  stepBit: Uint8Array;
+  columnStart: Int32Array;
+  column: Int32Array;
+  valueStart: Int32Array;
+  values: Float64Array;
+}
+
+/** One leaf's table, ready to pack. */
+interface LeafTable {
+  steps: Array<{ test: number; went: number; bit: number }>;
+  columns: number[];
+  values: Float64Array;
+}
+
+/**
+ * The tables of a tree's leaves, or null when a leaf has more than LEAF_TABLE_MAX_FEATURES
+ * distinct path features or the tables would take more than `room` entries.
+ */
+function tabulateLeaves(t: CompiledTree, tests: SplitTests, room: number): LeafTable[] | null {
+  const { leaves } = paths(t);
+  const shapes = leaves.map(({ steps }) => [...new Set(steps.map((s) => t.feature[s.node]!))]);
+  if (shapes.some((distinct) => distinct.length > LEAF_TABLE_MAX_FEATURES)) return null;
+  if (shapes.reduce((n, distinct) => n + (1 << distinct.length) * distinct.length, 0) > room) return null;
+  const tables: LeafTable[] = [];
+  leaves.forEach(({ node: leaf, steps }, i) => {
+    if (steps.length === 0) return; // a lone root leaf: no feature, no attribution
+    const distinct = shapes[i]!;
+    tables.push({
+      steps: steps.map((s) => ({ test: tests.of(t, s.node), went: s.left ? 1 : 0, bit: distinct.indexOf(t.feature[s.node]!) })),
+      columns: distinct,
+      values: leafShapley(t.value[leaf]!, zeroFractions(t, steps, distinct)),
+    });
+  });
+  return tables;
+}
+
+function packLeaves(tables: readonly LeafTable[]): PackedLeaves {
+  const steps = tables.flatMap((t) => t.steps);
+  const packed: PackedLeaves = {
+    leaves: tables.length,
+    stepStart: new Int32Array(tables.length + 1),
+    stepTest: Int32Array.from(steps, (s) => s.test),
+    stepWent: Uint8Array.from(steps, (s) => s.went),
+    stepBit: Uint8Array.from(steps, (s) => s.bit),
+    columnStart: new Int32Array(tables.length + 1),
+    column: Int32Array.from(tables.flatMap((t) => t.columns)),
+    valueStart: new Int32Array(tables.length),
+    values: new Float64Array(tables.reduce((n, t) => n + t.values.length, 0)),
+  };
+  let at = 0;
+  tables.forEach((table, l) => {
+    packed.stepStart[l + 1] = packed.stepStart[l]! + table.steps.length;
+    packed.columnStart[l + 1] = packed.columnStart[l]! + table.columns.length;
+    packed.valueStart[l] = at;
+    packed.values.set(table.values, at);
+    at += table.values.length;
+  });
+  return packed;
 }
 
 export interface TreeShapExplainer {
@@ -132,12 +226,57 @@ export interface TreeShapExplainer {
 }
 
 /** Checks and compiles trees; throws RangeError on a malformed tree (bad child, column or cover). */
-export function createTreeShap(trees: readonly ShapTree[], columns: number): TreeShapExplainer {
+export function createTreeShap(trees: readonly ShapTree[], columns: number, options: { leafTableBudget?: number } = {}): TreeShapExplainer {
   const all = trees.map((t, i) => compile(t, i, columns));
+  let expectedValue = 0;
+  for (const t of all) {
+    let sum = 0;
+    for (let i = 0; i < t.feature.length; i++) if (t.feature[i]! < 0) sum += t.value[i]! * t.cover[i]!;
+    expectedValue += sum / t.cover[0]!;
+  }
+  let explain: ((x: ArrayLike<number>, offset: number, phi: Float64Array) => void) | undefined;
+  return {
+    columns,
+    expectedValue,
+    explainRow(x, offset, phi) {
+      if (phi.length < columns) throw new RangeError(`explainRow: phi has ${phi.length} entries for ${columns} columns`);
+      // the tables are built on the first explanation: every process loads every model version,
+      // and most never explain most of them
+      (explain ??= rowExplainer(all, options.leafTableBudget ?? LEAF_TABLE_BUDGET))(x, offset, phi);
+    },
+    rawScore(x, offset) {
+      let sum = 0;
+      for (const t of all) {
+        let node = 0;
+        for (let f = t.feature[0]!; f >= 0; f = t.feature[node]!) {
+          const v = x[offset + f]!;
+          node = v <= t.threshold[node]! || (v !== v && t.missingLeft[node] === 1) ? t.left[node]! : t.right[node]!;
+        }
+        sum += t.value[node]!;
+      }
+      return sum;
+    },
+  };
+}
+
+/** Tabulates what it can of the trees (within `budget` leaf-table entries); returns the row explainer. */
+function rowExplainer(all: readonly CompiledTree[], budget: number): (x: ArrayLike<number>, offset: number, phi: Float64Array) => void {
+  const tests = new SplitTests();
   const tables = all.map(tabulate);
-  const tabulated = pack(all.filter((_, i) => tables[i]), tables.filter((t) => t !== null));
+  const tabulated = pack(all.filter((_, i) => tables[i]), tables.filter((t) => t !== null), tests);
+  const leafTables: LeafTable[] = [];
+  let room = budget;
   // the recursion's trees; its path storage below is sized for them
-  const compiled = all.filter((_, i) => !tables[i]);
+  const compiled: CompiledTree[] = [];
+  all.forEach((t, i) => {
+    if (tables[i]) return;
+    const leaves = tabulateLeaves(t, tests, room);
+    if (!leaves) return void compiled.push(t);
+    for (const leaf of leaves) room -= leaf.values.length;
+    leafTables.push(...leaves);
+  });
+  const leafTabulated = packLeaves(leafTables);
+  const packedTests = { column: Int32Array.from(tests.column), threshold: Float32Array.from(tests.threshold), missingLeft: Uint8Array.from(tests.missingLeft) };
   const maxDepth = compiled.reduce((m, t) => Math.max(m, t.depth), 0);
   // path storage for every recursion level: Σ_{d=0}^{maxDepth+1} (d + 1) elements
   const size = ((maxDepth + 2) * (maxDepth + 3)) / 2;
@@ -145,12 +284,6 @@ export function createTreeShap(trees: readonly ShapTree[], columns: number): Tre
   const pathZero = new Float64Array(size);
   const pathOne = new Float64Array(size);
   const pathWeight = new Float64Array(size);
-  let expectedValue = 0;
-  for (const t of all) {
-    let sum = 0;
-    for (let i = 0; i < t.feature.length; i++) if (t.feature[i]! < 0) sum += t.value[i]! * t.cover[i]!;
-    expectedValue += sum / t.cover[0]!;
-  }
 
   function extend(at: number, depth: number, zero: number, one: number, feature: number): void {
     pathFeature[at + depth] = feature;
@@ -246,14 +379,16 @@ export function createTreeShap(trees: readonly ShapTree[], columns: number): Tre
     recurse(cold, at, d + 1, (tree.cover[cold]! / cover) * incomingZero, 0, split);
   }
 
-  const wentLeft = new Uint8Array(tabulated.testColumn.length);
+  const wentLeft = new Uint8Array(packedTests.column.length);
 
   function lookUp(x: ArrayLike<number>, offset: number, phi: Float64Array): void {
-    const { trees, testColumn, testThreshold, testMissingLeft, splitStart, splitTest, featureStart, featureColumn, valueStart, values } = tabulated;
+    // locals, not the closure's: the loops below run for every tree of every explained row
+    const { column: testColumn, threshold: testThreshold, missingLeft: testMissingLeft } = packedTests;
     for (let u = 0; u < testColumn.length; u++) {
       const v = x[offset + testColumn[u]!]!;
       wentLeft[u] = v <= testThreshold[u]! || (v !== v && testMissingLeft[u] === 1) ? 1 : 0;
     }
+    const { trees, splitStart, splitTest, featureStart, featureColumn, valueStart, values } = tabulated;
     for (let t = 0; t < trees; t++) {
       const s0 = splitStart[t]!;
       const s1 = splitStart[t + 1]!;
@@ -266,35 +401,32 @@ export function createTreeShap(trees: readonly ShapTree[], columns: number): Tre
     }
   }
 
-  return {
-    columns,
-    expectedValue,
-    explainRow(x, offset, phi) {
-      if (phi.length < columns) throw new RangeError(`explainRow: phi has ${phi.length} entries for ${columns} columns`);
-      row = x;
-      rowOffset = offset;
-      out = phi;
-      lookUp(x, offset, phi);
-      for (const t of compiled) {
-        tree = t;
-        // the root's parent path is a dummy element at slot 0, with no feature
-        recurse(0, -1, 0, 1, 1, -1);
-      }
-      row = [];
-      out = new Float64Array(0);
-    },
-    rawScore(x, offset) {
-      let sum = 0;
-      for (const t of all) {
-        let node = 0;
-        for (let f = t.feature[0]!; f >= 0; f = t.feature[node]!) {
-          const v = x[offset + f]!;
-          node = v <= t.threshold[node]! || (v !== v && t.missingLeft[node] === 1) ? t.left[node]! : t.right[node]!;
-        }
-        sum += t.value[node]!;
-      }
-      return sum;
-    },
+  function lookUpLeaves(phi: Float64Array): void {
+    const { leaves, stepStart, stepTest, stepWent, stepBit, columnStart, column, valueStart: leafStart, values: leafValues } = leafTabulated;
+    for (let l = 0; l < leaves; l++) {
+      const c0 = columnStart[l]!;
+      const d = columnStart[l + 1]! - c0;
+      // o_k = 1 when the row follows every split of the leaf's path on its feature k
+      let ones = (1 << d) - 1;
+      for (let s = stepStart[l]!, end = stepStart[l + 1]!; s < end; s++) if (wentLeft[stepTest[s]!] !== stepWent[s]) ones &= ~(1 << stepBit[s]!);
+      const at = leafStart[l]! + ones * d;
+      for (let k = 0; k < d; k++) phi[column[c0 + k]!]! += leafValues[at + k]!;
+    }
+  }
+
+  return (x, offset, phi) => {
+    row = x;
+    rowOffset = offset;
+    out = phi;
+    lookUp(x, offset, phi);
+    if (leafTabulated.leaves > 0) lookUpLeaves(phi);
+    for (const t of compiled) {
+      tree = t;
+      // the root's parent path is a dummy element at slot 0, with no feature
+      recurse(0, -1, 0, 1, 1, -1);
+    }
+    row = [];
+    out = new Float64Array(0);
   };
 }
 
@@ -347,12 +479,13 @@ function shapleyWeight(s: number, d: number): number {
   return (FACTORIAL[s]! * FACTORIAL[d - s - 1]!) / FACTORIAL[d]!;
 }
 
-/** The table of a tree, or null when it has more than TABLE_MAX_SPLITS splits. */
-function tabulate(t: CompiledTree): TreeTable | null {
+type Step = { node: number; left: boolean };
+
+/** The tree's split nodes, depth-first, and each leaf with its path's (split, went left) steps. */
+function paths(t: CompiledTree): { splits: number[]; leaves: Array<{ node: number; steps: Step[] }> } {
   const splits: number[] = [];
-  const leaves: Array<{ node: number; steps: Array<{ node: number; left: boolean }> }> = [];
-  // depth-first from the root, carrying the path's (split, went left) steps
-  const stack: Array<{ node: number; steps: Array<{ node: number; left: boolean }> }> = [{ node: 0, steps: [] }];
+  const leaves: Array<{ node: number; steps: Step[] }> = [];
+  const stack: Array<{ node: number; steps: Step[] }> = [{ node: 0, steps: [] }];
   while (stack.length > 0) {
     const { node, steps } = stack.pop()!;
     if (t.feature[node]! < 0) {
@@ -363,6 +496,19 @@ function tabulate(t: CompiledTree): TreeTable | null {
     stack.push({ node: t.right[node]!, steps: [...steps, { node, left: false }] });
     stack.push({ node: t.left[node]!, steps: [...steps, { node, left: true }] });
   }
+  return { splits, leaves };
+}
+
+/** z_k of each distinct path feature k: the product of the cover shares of the path's splits on k. */
+function zeroFractions(t: CompiledTree, steps: readonly Step[], distinct: readonly number[]): number[] {
+  const zero = distinct.map(() => 1);
+  for (const { node, left } of steps) zero[distinct.indexOf(t.feature[node]!)]! *= t.cover[left ? t.left[node]! : t.right[node]!]! / t.cover[node]!;
+  return zero;
+}
+
+/** The table of a tree, or null when it has more than TABLE_MAX_SPLITS splits. */
+function tabulate(t: CompiledTree): TreeTable | null {
+  const { splits, leaves } = paths(t);
   if (splits.length > TABLE_MAX_SPLITS) return null;
   const bit = new Map(splits.map((node, b) => [node, b]));
   const features = [...new Set(splits.map((node) => t.feature[node]!))];
@@ -372,13 +518,11 @@ function tabulate(t: CompiledTree): TreeTable | null {
     if (steps.length === 0) continue; // a lone root leaf: no feature, no attribution
     const distinct = [...new Set(steps.map((s) => t.feature[s.node]!))];
     const d = distinct.length;
-    const zero = distinct.map(() => 1);
     const stepBit = steps.map((s) => bit.get(s.node)!);
     const stepWent = steps.map((s) => (s.left ? 1 : 0));
     const stepOf = steps.map((s) => distinct.indexOf(t.feature[s.node]!));
-    steps.forEach(({ node, left }, i) => (zero[stepOf[i]!]! *= t.cover[left ? t.left[node]! : t.right[node]!]! / t.cover[node]!));
     const column = distinct.map((f) => slot.get(f)!);
-    const phi = leafShapley(t.value[leaf]!, zero);
+    const phi = leafShapley(t.value[leaf]!, zeroFractions(t, steps, distinct));
     for (let pattern = 0; pattern < 1 << splits.length; pattern++) {
       // o_k = 1 when the row follows every split of the path on distinct feature k
       let ones = (1 << d) - 1;
@@ -397,24 +541,33 @@ function tabulate(t: CompiledTree): TreeTable | null {
 function leafShapley(value: number, zero: readonly number[]): Float64Array {
   const d = zero.length;
   const out = new Float64Array((1 << d) * d);
+  const weight = Array.from({ length: d }, (_, size) => shapleyWeight(size, d));
+  // Coefficient s of Π_k (z_k + o_k t) is Σ over coalitions S with |S| = s of Π_{k ∈ S} o_k ×
+  // Π_{k ∉ S} z_k. Feature i's sum over coalitions of the others is that product with i's factor
+  // divided out, weighted by size: O(d²) per pattern instead of O(2^d × d²).
+  const product = new Float64Array(d + 1);
+  const others = new Float64Array(d);
   for (let ones = 0; ones < 1 << d; ones++) {
+    product.fill(0);
+    product[0] = 1;
+    for (let k = 0; k < d; k++) {
+      const o = (ones >> k) & 1;
+      const z = zero[k]!;
+      for (let size = k + 1; size >= 1; size--) product[size] = product[size]! * z + product[size - 1]! * o;
+      product[0] = product[0]! * z;
+    }
     for (let i = 0; i < d; i++) {
-      // Σ over coalitions S of the other features: |S|! (d − |S| − 1)! / d! × Π_{k ∈ S} o_k × Π_{k ∉ S} z_k
-      let sum = 0;
-      for (let subset = 0; subset < 1 << d; subset++) {
-        if ((subset >> i) & 1) continue;
-        let product = 1;
-        let size = 0;
-        for (let k = 0; k < d; k++) {
-          if (k === i) continue;
-          if ((subset >> k) & 1) {
-            product *= (ones >> k) & 1;
-            size++;
-          } else product *= zero[k]!;
-        }
-        sum += shapleyWeight(size, d) * product;
+      const z = zero[i]!;
+      if ((ones >> i) & 1) {
+        // divide by (z + t), from the top: the same recurrence as TreeSHAP's unwind
+        others[d - 1] = product[d]!;
+        for (let size = d - 1; size >= 1; size--) others[size - 1] = product[size]! - z * others[size]!;
+      } else {
+        for (let size = 0; size < d; size++) others[size] = product[size]! / z;
       }
-      out[ones * d + i] = value * (((ones >> i) & 1) - zero[i]!) * sum;
+      let sum = 0;
+      for (let size = 0; size < d; size++) sum += weight[size]! * others[size]!;
+      out[ones * d + i] = value * (((ones >> i) & 1) - z) * sum;
     }
   }
   return out;

@@ -130,7 +130,7 @@ describe("TreeSHAP (path-dependent, exact)", () => {
     }
   });
 
-  it("matches brute force alike on small trees (tabulated by split pattern) and large ones (recursion)", () => {
+  it("matches brute force alike on small trees (tabulated by split pattern) and large ones (tabulated by leaf, or the recursion)", () => {
     const n = 800;
     const x = randomRows(n, 5, 31, 0.05);
     const random = mulberry32(32);
@@ -141,13 +141,17 @@ describe("TreeSHAP (path-dependent, exact)", () => {
     const splits = (t: Tree) => t.feature.filter((f) => f >= 0).length;
     assert.ok(small.every((t) => splits(t) <= 7) && large.every((t) => splits(t) > 7), "the two kinds are both present");
     const trees = [...small, ...large];
-    const shap = createTreeShap(trees, 5);
-    for (let r = 0; r < 20; r++) {
-      const row = x.subarray(r * 5, r * 5 + 5);
-      const phi = new Float64Array(5);
-      shap.explainRow(row, 0, phi);
-      const expected = bruteForceShapley(trees, row, 5);
-      for (let j = 0; j < 5; j++) assert.ok(Math.abs(phi[j]! - expected[j]!) < 1e-9, `row ${r} feature ${j}: ${phi[j]} vs ${expected[j]}`);
+    // the default budget tabulates every large tree's leaves, none leaves them all to the
+    // recursion, and a small one splits them between the two
+    for (const leafTableBudget of [undefined, 0, 600]) {
+      const shap = createTreeShap(trees, 5, { leafTableBudget });
+      for (let r = 0; r < 20; r++) {
+        const row = x.subarray(r * 5, r * 5 + 5);
+        const phi = new Float64Array(5);
+        shap.explainRow(row, 0, phi);
+        const expected = bruteForceShapley(trees, row, 5);
+        for (let j = 0; j < 5; j++) assert.ok(Math.abs(phi[j]! - expected[j]!) < 1e-9, `budget ${leafTableBudget}, row ${r} feature ${j}: ${phi[j]} vs ${expected[j]}`);
+      }
     }
   });
 
