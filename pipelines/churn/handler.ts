@@ -6,7 +6,7 @@ import { ColumnBatch } from "../column-batch.ts";
 import { countEventType, messageIdOf } from "../messages.ts";
 import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
-import { ChurnScorers, type ModelRows } from "./models.ts";
+import { CHURN_MODELS, ChurnScorers, type ModelRows } from "./models.ts";
 import { lockStates, saveStates, type CustomerState } from "./state.ts";
 
 const KEY_FACTORS = 3;
@@ -62,6 +62,8 @@ interface Applied {
 export function createChurnHandler(deps: PipelineDeps) {
   const { db, bus, registry, metrics } = deps;
   const cache = new StateCache<CustomerState>(CACHED_CUSTOMERS, (s) => s.customerId);
+  // every score's key factors are its explanation's
+  registry.prepareExplainers(CHURN_MODELS);
 
   return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));

@@ -45,20 +45,6 @@ interface Row {
 }
 
 /**
- * Builds the active versions' explanation tables (built on a version's first explanation; see
- * tree-shap.ts) one model per macrotask once the scorer has started: every prediction is explained,
- * and otherwise each model's first prediction would wait for them (lead_conversion's take ~0.3 s).
- */
-function prepareExplainers(models: readonly LoadedModel[]): void {
-  const [model, ...rest] = models.filter((m) => m.explain);
-  if (!model) return;
-  setImmediate(() => {
-    model.explain!(new Float32Array(model.encoder.width), 0);
-    prepareExplainers(rest);
-  }).unref();
-}
-
-/**
  * Scores `predict.<model>` messages: validates, encodes each model's rows into one batch for
  * onnxruntime, writes every result in one transaction, then answers waiting callers. A request
  * that cannot be scored (unknown model, invalid features) is answered with its error and stored as
@@ -68,7 +54,8 @@ export function createScorerHandler(deps: PipelineDeps) {
   const { db, bus, registry, metrics } = deps;
   const write = createResultWriter(db);
   const durable = new DurableCommits(db, ACK_FLUSH_INTERVAL_MS);
-  prepareExplainers(registry.listActive());
+  // every prediction is explained
+  registry.prepareExplainers();
   return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));
     const replies = new Map<number, PredictReply>();

@@ -85,6 +85,24 @@ export class ModelRegistry {
     return [...this.active.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Builds the explanation tables of the active versions of `names` (all models when omitted), one
+   * model per macrotask, for a pipeline that explains what it scores. The tables are otherwise
+   * built on a version's first explanation (see tree-shap.ts), which that first batch would wait
+   * for (lead_conversion's take ~0.3 s); building them all at load cost every process ~1 s.
+   */
+  prepareExplainers(names?: readonly string[]): void {
+    const prepare = (models: LoadedModel[]): void => {
+      const [model, ...rest] = models;
+      if (!model) return;
+      setImmediate(() => {
+        model.explain!(new Float32Array(model.encoder.width), 0);
+        prepare(rest);
+      }).unref();
+    };
+    prepare(this.listActive().filter((m) => m.explain && (!names || names.includes(m.name))));
+  }
+
   listVersions(name: string): LoadedModel[] {
     return [...(this.versions.get(name)?.values() ?? [])].sort((a, b) => compareVersions(b.version, a.version));
   }
