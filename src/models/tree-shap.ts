@@ -16,8 +16,11 @@
  * and for a tree of at most TABLE_MAX_SPLITS splits they are computed once for every pattern of
  * directions; explaining a row is then one comparison per distinct split test and one lookup per
  * tree. For the shallow trees most boosted models ship, whose every prediction is explained, that is
- * 25–35× faster than the recursion (lead_conversion 1.2.0's 2,678 depth-3 trees: 1.5 ms → 45 µs
- * per row).
+ * an order of magnitude faster than the recursion: lead_conversion 1.2.0's 2,678 depth-3 trees take
+ * 1.44–1.53 ms a row by the recursion and 61–180 µs from their tables (best of 12 rounds over the
+ * parity rows, runs of 2026-12-03; 37–45 µs when first measured). That figure swings threefold from
+ * run to run where the recursion's holds within 6 %, likely because the tables, 10 MB there, are
+ * read from a memory the host's other tenants share.
  *
  * A larger tree's table would grow as 2^splits, so its leaves are tabulated one by one instead
  * (Yang's "Fast TreeSHAP v2"): a leaf's share depends on the row only through o over its path's
