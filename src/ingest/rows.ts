@@ -97,11 +97,18 @@ interface PresentFeature {
 function predictValidator(model: LoadedModel, header: readonly string[], ctx: ImportContext): RowValidator {
   const { card, encoder } = model;
   const present: PresentFeature[] = [];
-  // a column may carry a feature under one of its aliases (the dataset's own column name); the
-  // row is then published under the feature's name
+  // a column may carry a feature under one of its aliases, or under another spelling of its names
+  // (the dataset file's own header); the row is then published under the feature's name
+  const standsFor = header.map((column) => encoder.resolveField(column));
   for (const spec of card.features) {
-    const index = [spec.name, ...(spec.aliases ?? [])].map((name) => header.indexOf(name)).find((i) => i >= 0);
-    if (index !== undefined) present.push({ spec, index, categories: spec.type === "category" && !spec.multiple && spec.categories ? new Set(spec.categories) : null });
+    const names = [spec.name, ...(spec.aliases ?? [])];
+    const columns = header.filter((_, i) => standsFor[i] !== undefined && names.includes(standsFor[i]!));
+    if (columns.length > 1) {
+      throw new HeaderError(`the header names feature "${spec.name}" ${columns.length} times (${columns.map((c) => JSON.stringify(c)).join(", ")}): keep one of those columns`, { header });
+    }
+    if (columns.length === 0) continue;
+    const index = header.indexOf(columns[0]!);
+    present.push({ spec, index, categories: spec.type === "category" && !spec.multiple && spec.categories ? new Set(spec.categories) : null });
   }
   const missing = card.features.filter((f) => f.required && !present.some((p) => p.spec === f)).map((f) => f.name);
   if (missing.length > 0) {

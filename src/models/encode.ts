@@ -8,6 +8,7 @@
  * is something to report, the warnings array or the errors object).
  */
 import { DEFAULT_TEXT_MAX_LENGTH, isDerivedColumn, type DerivedColumn, type FeatureSpec, type ModelCard, type TextAnalyzer } from "./card.ts";
+import { FieldNames } from "./field-names.ts";
 import { compileAnalyzer, TextAnalyzerError, writeTfidf, type Analyzer } from "./text.ts";
 
 /** The parts of a card the encoder reads; a whole `ModelCard` fits. */
@@ -37,6 +38,11 @@ export interface Encoder {
    * zeroed, so a batch buffer can reuse the slot.
    */
   encodeInto(features: Record<string, unknown>, out: Float32Array, offset: number): EncodeOutcome;
+  /**
+   * The card name (feature, alias or ignored column) a request field or CSV column stands for:
+   * itself when it is one, else the one it spells differently (see FieldNames); undefined for none.
+   */
+  resolveField(name: string): string | undefined;
 }
 
 /** The card cannot be served: its features and encoding contradict each other. */
@@ -133,11 +139,20 @@ interface FeaturePlan {
 export function createEncoder(card: EncodingCard): Encoder {
   const width = card.encoding.columns.length;
   const { plans, derived, accepted, ignored } = compilePlans(card);
+  const fieldNames = new FieldNames([...accepted, ...ignored.keys()]);
   // each number/integer/boolean feature's final value (clipped or imputed), for derived columns;
   // encodeInto is synchronous, so one scratch array per encoder is never shared by two calls
   const values = new Float64Array(plans.length);
 
   function encodeInto(features: Record<string, unknown>, out: Float32Array, offset: number): EncodeOutcome {
+    return encodeRow(features, out, offset, null);
+  }
+
+  /**
+   * `sentAs` is null, or for a respelled row (encodeRespelled) maps each card name to the field the
+   * caller sent, so that errors and warnings speak of the field as it was sent.
+   */
+  function encodeRow(features: Record<string, unknown>, out: Float32Array, offset: number, sentAs: ReadonlyMap<string, string> | null): EncodeOutcome {
     if (offset < 0 || offset + width > out.length) {
       throw new RangeError(`encodeInto: row [${offset}, ${offset + width}) does not fit a buffer of ${out.length}`);
     }
@@ -158,18 +173,20 @@ export function createEncoder(card: EncodingCard): Encoder {
         if (Object.hasOwn(features, field)) {
           known++;
           value = features[field];
+          if (sentAs !== null) field = sentAs.get(field)!;
         }
       } else {
         let found = false;
         for (const name of plan.names) {
           if (!Object.hasOwn(features, name)) continue;
           known++;
+          const sent = sentAs === null ? name : sentAs.get(name)!;
           if (found) {
-            errors = addError(errors, name, `is another name of ${JSON.stringify(field)}, also given; send one of them`);
+            errors = addError(errors, sent, `is another name of ${JSON.stringify(field)}, also given; send one of them`);
             continue;
           }
           found = true;
-          field = name;
+          field = sent;
           value = features[name];
         }
       }
@@ -268,8 +285,9 @@ export function createEncoder(card: EncodingCard): Encoder {
       for (const key in features) {
         if (!Object.hasOwn(features, key) || accepted.has(key)) continue;
         const reason = ignored.get(key);
-        if (reason === undefined) errors = addError(errors, key, "unknown field");
-        else (warnings ??= []).push(`${key}: not used by this model (${reason}); ignored`);
+        if (reason !== undefined) (warnings ??= []).push(`${sentAs === null ? key : sentAs.get(key)!}: not used by this model (${reason}); ignored`);
+        else if (sentAs === null && fieldNames.resolve(key) !== undefined) return encodeRespelled(features, out, offset);
+        else errors = addError(errors, key, "unknown field");
       }
     }
 
@@ -297,6 +315,34 @@ export function createEncoder(card: EncodingCard): Encoder {
     return { ok: true, warnings: warnings ?? NO_WARNINGS };
   }
 
+  /** A row that names fields by another spelling of the card's names (a dataset file's own header). */
+  function encodeRespelled(features: Record<string, unknown>, out: Float32Array, offset: number): EncodeOutcome {
+    const respelled: Record<string, unknown> = {};
+    const sentAs = new Map<string, string>();
+    let errors: FieldErrors | null = null;
+    for (const key in features) {
+      if (!Object.hasOwn(features, key)) continue;
+      const name = resolveField(key) ?? key;
+      const earlier = sentAs.get(name);
+      if (earlier === undefined) {
+        sentAs.set(name, key);
+        setOwn(respelled, name, features[key]);
+      } else {
+        // the error goes to the respelled one of the two
+        errors = addError(errors, key === name ? earlier : key, `is another spelling of ${JSON.stringify(name)}, also given; send one of them`);
+      }
+    }
+    if (errors !== null) {
+      out.fill(0, offset, offset + width);
+      return { ok: false, errors };
+    }
+    return encodeRow(respelled, out, offset, sentAs);
+  }
+
+  function resolveField(name: string): string | undefined {
+    return accepted.has(name) || ignored.has(name) ? name : fieldNames.resolve(name);
+  }
+
   /** A missing value: an optional feature gets its card default, a required one an error. */
   function missing(plan: FeaturePlan, i: number, field: string, out: Float32Array, offset: number, errors: FieldErrors | null): FieldErrors | null {
     if (plan.required) return addError(errors, field, "is required");
@@ -314,7 +360,7 @@ export function createEncoder(card: EncodingCard): Encoder {
     const outcome = encodeInto(features, vector, 0);
     return outcome.ok ? { ok: true, vector, warnings: outcome.warnings } : outcome;
   };
-  return Object.assign(encode, { width, inputName: card.encoding.input_name, encodeInto });
+  return Object.assign(encode, { width, inputName: card.encoding.input_name, encodeInto, resolveField });
 }
 
 /** Rows packed for one batched inference call. */

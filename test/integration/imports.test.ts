@@ -171,15 +171,15 @@ describe("CSV imports", () => {
     assert.deepEqual(last.data, { contract_type: "Two year" });
   });
 
-  it("scores a model's dataset rows as they are: a feature under its column's name, blank cells, ignored columns", async () => {
+  it("scores a model's dataset rows as they are: the file's own header, blank cells, ignored columns", async () => {
     const other = await signedInClient(platform);
-    const file = "customer_id,tenure,monthly_charges,contract,total_charges,churn\nc-1,3,89.5,Month-to-month, ,Yes\nc-2,60,30,Two year,1800,No\n";
+    const file = "customerID,tenure,MonthlyCharges,Contract,TotalCharges,Churn\nc-1,3,89.5,Month-to-month, ,Yes\nc-2,60,30,Two year,1800,No\n";
     const res = await upload("/api/v1/imports", csv(file), { target: "predict:churn_telco" }, "telco.csv", other);
     assert.equal(res.status, 202, res.text);
     const done = await waitDone(res.body.import_id, 30_000, other);
     assert.equal(done.status, "completed", done.error);
     assert.deepEqual(done.report.rows, { total: 2, valid: 2, rejected: 0 });
-    assert.deepEqual(done.report.ignored_columns, ["customer_id", "churn"]);
+    assert.deepEqual(done.report.ignored_columns, ["customerID", "Churn"]);
     assert.deepEqual(done.report.columns.contract_type, { missing: 0, invalid: 0, outliers: 0 });
     assert.deepEqual(done.report.columns.total_charges, { missing: 1, invalid: 0, outliers: 0 });
     const rows = await eventually(async () => {

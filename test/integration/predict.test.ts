@@ -129,6 +129,36 @@ describe("synchronous prediction through the stream", () => {
     assert.deepEqual(neither.body.details.contract_type, ["is required"]);
   });
 
+  it("scores a dataset file's row sent under the file's own header as under the card's names", async () => {
+    // the telco file's first row, every value as the file's text
+    const asInFile = {
+      customerID: "7590-VHVEG", gender: "Female", SeniorCitizen: "0", Partner: "Yes", Dependents: "No", tenure: "1", PhoneService: "No",
+      MultipleLines: "No phone service", InternetService: "DSL", OnlineSecurity: "No", OnlineBackup: "Yes", DeviceProtection: "No",
+      TechSupport: "No", StreamingTV: "No", StreamingMovies: "No", Contract: "Month-to-month", PaperlessBilling: "Yes",
+      PaymentMethod: "Electronic check", MonthlyCharges: "29.85", TotalCharges: "29.85", Churn: "No",
+    };
+    const asCard = {
+      customer_id: "7590-VHVEG", gender: "Female", senior_citizen: "0", partner: "Yes", dependents: "No", tenure: "1", phone_service: "No",
+      multiple_lines: "No phone service", internet_service: "DSL", online_security: "No", online_backup: "Yes", device_protection: "No",
+      tech_support: "No", streaming_tv: "No", streaming_movies: "No", contract_type: "Month-to-month", paperless_billing: "Yes",
+      payment_method: "Electronic check", monthly_charges: "29.85", total_charges: "29.85", churn: "No",
+    };
+    const byCard = await user.http.post("/api/v1/predict", { model_id: "churn_telco", features: asCard });
+    const byFile = await user.http.post("/api/v1/predict", { model_id: "churn_telco", features: asInFile });
+    assert.equal(byFile.status, 200, byFile.text);
+    assert.equal(byFile.body.score, byCard.body.score);
+    assert.deepEqual(byFile.body.warnings, [
+      "customerID: not used by this model (the customer's identifier); ignored",
+      "Churn: not used by this model (the label); ignored",
+    ]);
+    const batch = await user.http.post("/api/v1/batch-predict", { model_id: "churn_telco", instances: [asInFile, asCard] });
+    assert.equal(batch.status, 200, batch.text);
+    assert.deepEqual(batch.body.items.map((item: { score: number }) => item.score), [byCard.body.score, byCard.body.score]);
+    const twice = await user.http.post("/api/v1/predict", { model_id: "churn_telco", features: { ...asInFile, monthly_charges: "30" } });
+    assert.equal(twice.status, 422);
+    assert.deepEqual(twice.body.details, { MonthlyCharges: ['is another spelling of "monthly_charges", also given; send one of them'] });
+  });
+
   it("clips out-of-range numbers and maps unknown categories as the card declares, with warnings", async () => {
     const res = await user.http.post("/api/predict/churn", { ...CUSTOMER, tenure: 500, payment_method: "Bitcoin" });
     assert.equal(res.status, 200, res.text);

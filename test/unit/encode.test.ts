@@ -210,6 +210,35 @@ describe("createEncoder", () => {
     assert.deepEqual(encodeErrors({ ...full, churn: "Yes", colour: "red" }, c), { colour: ["unknown field"] });
   });
 
+  it("takes a field under another spelling of its card name, as a dataset file's header spells it, and speaks of it as sent", () => {
+    const c = { ...card({ plan: { aliases: ["plan_name"] } }), ignored_columns: [{ name: "customer_id", reason: "an identifier" }] };
+    const header = { Age: 30, INCOME: 120.5, Plan: "pro", REGION: "eu", score: -0.5, Active: false, Visits: 7, customerID: "c-1" };
+    const result = encodeOk(header, c);
+    assert.deepEqual([...result.vector], [...encodeOk(full, c).vector]);
+    assert.deepEqual(result.warnings, ["customerID: not used by this model (an identifier); ignored"]);
+    assert.deepEqual(encodeErrors({ ...header, INCOME: 5000 }, c), { INCOME: ["INCOME must be between 0 and 1000; got 5000"] });
+    assert.deepEqual(encodeOk({ ...omit(header, "Plan"), PlanName: "gold" }, c).warnings, [
+      'PlanName: unknown category "gold"; encoded as unknown (all its columns 0)',
+      "customerID: not used by this model (an identifier); ignored",
+    ]);
+    // one field twice: under two spellings, or under another spelling of an alias
+    assert.deepEqual(encodeErrors({ ...full, AGE: 31 }, c), { AGE: ['is another spelling of "age", also given; send one of them'] });
+    assert.deepEqual(encodeErrors({ ...header, age: 31 }, c), { Age: ['is another spelling of "age", also given; send one of them'] });
+    assert.deepEqual(encodeErrors({ ...header, PlanName: "pro" }, c), { PlanName: ['is another name of "Plan", also given; send one of them'] });
+    assert.deepEqual(encodeErrors({ ...header, Colour: "red" }, c), { Colour: ["unknown field"] });
+    const encoder = createEncoder(c);
+    assert.equal(encoder.resolveField("Income [EUR]"), undefined, "a unit is not part of the name");
+    assert.equal(encoder.resolveField("PLAN_NAME"), "plan_name");
+    assert.equal(encoder.resolveField("customerID"), "customer_id");
+    assert.equal(encoder.resolveField("plan"), "plan");
+  });
+
+  it("leaves a spelling that two card names share to the exact names", () => {
+    const c = { ...card(), ignored_columns: [{ name: "Score", reason: "the file's own score" }] };
+    assert.deepEqual(encodeOk({ ...full, Score: 9 }, c).warnings, ["Score: not used by this model (the file's own score); ignored"]);
+    assert.deepEqual(encodeErrors({ ...full, SCORE: 9 }, c), { SCORE: ["unknown field"] });
+  });
+
   it("rejects inconsistent cards when compiled", () => {
     const c = card();
     assert.throws(() => createEncoder(card({ score: { default: undefined } })), CardEncodingError);

@@ -111,6 +111,18 @@ describe("row validation", () => {
     checkHeader(parseTarget("events:customer"), ["id", "tenure"], registry, names);
   });
 
+  it("reads a column under another spelling of a feature's name, and refuses a feature named twice", () => {
+    const v = createRowValidator(parseTarget("predict:lead_scoring"), ["Company Size", "Budget", "industryScore", "ID"], registry, ctx);
+    assert.deepEqual(v.checkedColumns, ["company_size", "budget", "industry_score"]);
+    assert.deepEqual(v.ignoredColumns, ["ID"]);
+    const m = v.toMessage(["51-200", "150000", "8.5", "L-1"], 2, new QualityReportBuilder(v.checkedColumns))!;
+    assert.deepEqual((m.payload as { features: unknown }).features, { company_size: "51-200", budget: 150000, industry_score: 8.5 });
+    assert.throws(
+      () => checkHeader(parseTarget("predict:lead_scoring"), ["company_size", "budget", "Budget", "industry_score"], registry, names),
+      /names feature "budget" 2 times \("budget", "Budget"\)/,
+    );
+  });
+
   it("builds the scorer's message for a valid row, with ids derived from the import and the row", () => {
     const v = createRowValidator(parseTarget("predict:lead_scoring"), header, registry, ctx);
     assert.deepEqual(v.checkedColumns, ["company_size", "budget", "industry_score", "engagement_score"]);

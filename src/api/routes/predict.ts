@@ -29,7 +29,12 @@ const ChurnResponse = z
 const GenericBody = z
   .strictObject({
     model_id: z.string().min(1).max(100),
-    features: z.record(z.string(), z.unknown()),
+    features: z
+      .record(z.string(), z.unknown())
+      .describe(
+        "the model's features by the names GET /api/v1/models/{model_id} lists (or their aliases); a name that is none of the card's " +
+          "is matched by its snake_case spelling, so a dataset row can be sent under its file's header (MonthlyCharges, emp.var.rate)",
+      ),
     include_explanation: z.boolean().default(false),
   })
   .openapi("PredictRequest");
