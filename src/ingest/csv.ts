@@ -1,10 +1,14 @@
 /**
  * Reading an uploaded CSV as a stream of records, with one set of parsing rules for the API's
- * header check and the import job, so both see the same columns.
+ * header check and the import job, so both see the same columns. The delimiter is the header
+ * line's: a comma, or a semicolon or tab when the header holds more of those (bank-marketing's
+ * file, and the CSV that spreadsheets write where the comma is the decimal mark).
  */
 import type { Readable } from "node:stream";
-import { CsvError, parse, type Options } from "csv-parse";
+import { CsvError, parse, type Options, type Parser } from "csv-parse";
 import { parse as parseSync } from "csv-parse/sync";
+
+const MAX_RECORD_BYTES = 1 << 20;
 
 const OPTIONS: Options = {
   bom: true,
@@ -12,8 +16,22 @@ const OPTIONS: Options = {
   relax_column_count: true,
   skip_empty_lines: true,
   // an unclosed quote must not make one record of the rest of a 16 MB file in memory
-  max_record_size: 1 << 20,
+  max_record_size: MAX_RECORD_BYTES,
 };
+
+const DELIMITERS = [",", ";", "\t"] as const;
+
+/** The candidate found most often outside quotes in `line` (a comma when none is). */
+export function sniffDelimiter(line: string): (typeof DELIMITERS)[number] {
+  const counts = new Map<string, number>();
+  let quoted = false;
+  for (const c of line) {
+    if (c === "\n") break;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted) counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return DELIMITERS.reduce((best, d) => ((counts.get(d) ?? 0) > (counts.get(best) ?? 0) ? d : best));
+}
 
 /** The file is not CSV that can be read on: unbalanced quotes, a record over 1 MiB, ... */
 export class CsvFormatError extends Error {
@@ -33,7 +51,7 @@ export function headerFromSample(sample: Buffer, complete: boolean): string[] | 
     text = text.slice(0, end + 1);
   }
   try {
-    const [first] = parseSync(text, { ...OPTIONS, to: 1 }) as string[][];
+    const [first] = parseSync(text, { ...OPTIONS, delimiter: sniffDelimiter(text), to: 1 }) as string[][];
     return first ? first.map((c) => c.trim()) : [];
   } catch (err) {
     if (err instanceof CsvError) throw new CsvFormatError(`the header line is not CSV: ${err.message}`);
@@ -60,20 +78,23 @@ const BATCH = 512;
  * (break, return) closes the input.
  */
 export function readCsvRecords(input: Readable): CsvRecords {
-  const parser = parse(OPTIONS);
-  input.on("error", (err) => parser.destroy(err));
-  input.pipe(parser);
+  let parser: Parser | null = null;
   let failure: unknown = null;
   let ended = false;
-  parser.on("error", (err) => (failure ??= err));
-  parser.on("end", () => (ended = true));
   async function* batches(): AsyncGenerator<string[][]> {
-    let first = true;
     try {
+      const head = await readFirstLine(input);
+      const p = (parser = parse({ ...OPTIONS, delimiter: sniffDelimiter(head.toString("utf8")) }));
+      p.on("error", (err) => (failure ??= err));
+      p.on("end", () => (ended = true));
+      input.on("error", (err) => p.destroy(err));
+      p.write(head);
+      input.pipe(p);
+      let first = true;
       for (;;) {
         const batch: string[][] = [];
         let record: string[] | null;
-        while (batch.length < BATCH && (record = parser.read() as string[] | null) !== null) {
+        while (batch.length < BATCH && (record = p.read() as string[] | null) !== null) {
           batch.push(first ? record.map((c) => c.trim()) : record);
           first = false;
         }
@@ -82,22 +103,50 @@ export function readCsvRecords(input: Readable): CsvRecords {
         else if (ended) return;
         else await new Promise((resolve) => {
           const wake = () => {
-            parser.off("readable", wake).off("end", wake).off("error", wake);
+            p.off("readable", wake).off("end", wake).off("error", wake);
             resolve(undefined);
           };
-          parser.on("readable", wake).on("end", wake).on("error", wake);
+          p.on("readable", wake).on("end", wake).on("error", wake);
         });
       }
     } catch (err) {
       if (err instanceof CsvError) throw new CsvFormatError(`line ${String(err["lines"] ?? "?")}: ${err.message}`);
       throw err;
     } finally {
-      input.unpipe(parser);
+      if (parser) input.unpipe(parser);
       input.destroy();
-      parser.destroy();
+      parser?.destroy();
     }
   }
-  return { batches: batches(), bytesRead: () => parser.info.bytes };
+  return { batches: batches(), bytesRead: () => parser?.info.bytes ?? 0 };
+}
+
+/**
+ * The input's first chunks, up to the one that ends the first line (or all of it when it has one
+ * line), read in paused mode so that piping the input afterwards goes on from there.
+ */
+function readFirstLine(input: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err: Error | null) => {
+      input.off("readable", onReadable).off("end", onEnd).off("error", done);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks));
+    };
+    const onEnd = () => done(null);
+    const onReadable = () => {
+      let chunk: Buffer | string | null;
+      while ((chunk = input.read() as Buffer | string | null) !== null) {
+        const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+        chunks.push(bytes);
+        size += bytes.length;
+        // a first line past the record limit is the parser's to refuse
+        if (bytes.includes(0x0a) || size > MAX_RECORD_BYTES) return done(null);
+      }
+    };
+    input.on("readable", onReadable).on("end", onEnd).on("error", done);
+  });
 }
 
 /**

@@ -190,6 +190,19 @@ describe("CSV imports", () => {
     assert.ok(rows[0].score > rows[1].score, "the new month-to-month customer is the likelier to churn");
   });
 
+  it("reads a semicolon-separated dataset file, as bank-marketing's is", async () => {
+    const other = await signedInClient(platform);
+    const header = '"age";"job";"marital";"education";"default";"housing";"loan";"contact";"month";"day_of_week";"duration";"campaign";"pdays";"previous";"poutcome";"emp.var.rate";"cons.price.idx";"cons.conf.idx";"euribor3m";"nr.employed";"y"';
+    const file = `${header}\n56;"housemaid";"married";"basic.4y";"no";"no";"no";"telephone";"may";"mon";261;1;999;0;"nonexistent";1.1;93.994;-36.4;4.857;5191;"no"\n`;
+    const res = await upload("/api/v1/imports", csv(file), { target: "predict:lead_conversion" }, "bank.csv", other);
+    assert.equal(res.status, 202, res.text);
+    const done = await waitDone(res.body.import_id, 30_000, other);
+    assert.equal(done.status, "completed", done.error);
+    assert.deepEqual(done.report.rows, { total: 1, valid: 1, rejected: 0 });
+    assert.deepEqual(done.report.ignored_columns, ["duration", "y"]);
+    assert.deepEqual(done.report.columns.emp_var_rate, { missing: 0, invalid: 0, outliers: 0 });
+  });
+
   it("refuses what is not a CSV for its target with a clear 4xx, keeping nothing", async () => {
     const imports = await count(platform.db("imports"));
     const noFile = await upload("/api/v1/imports", null, { target: "events:customer" });
