@@ -210,7 +210,7 @@ const STORE_AND_CHARGE_SQL = `
   ), charged AS (
     UPDATE users SET credits_remaining = GREATEST(users.credits_remaining - c.n, 0)
       FROM (SELECT user_id, count(*)::integer AS n FROM stored WHERE status = 'completed' AND user_id IS NOT NULL GROUP BY user_id) AS c
-     WHERE users.id = c.user_id
+     WHERE users.id = c.user_id AND users.role <> 'admin'
     RETURNING users.id
   )
   SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM charged) AS charged, ${ASYNC_COMMIT} AS commit_mode`;

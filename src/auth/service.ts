@@ -28,6 +28,16 @@ export interface Principal {
   rateKey: string;
 }
 
+/**
+ * Whether credits and rate limits apply to the caller. An admin is the platform's operator: it
+ * allocates credits, so charging it would mean nothing, and its key is the one `npm start` prints
+ * for scoring datasets through the API. The scorer's charge applies the same rule in SQL
+ * (pipelines/scorer/handler.ts).
+ */
+export function isMetered(principal: Principal): boolean {
+  return principal.role !== "admin";
+}
+
 // Principals are cached briefly so a busy API key costs no query per request; a revoked key or a
 // changed role takes effect within this time.
 const CACHE_TTL_MS = 5_000;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
-import type { Principal } from "../auth/index.ts";
+import { isMetered, type Principal } from "../auth/index.ts";
 import {
   AppError,
   InsufficientCreditsError,
@@ -35,7 +35,7 @@ export async function requestPrediction(
   const model = deps.registry.get(input.model);
   const check = model.encoder(input.features);
   if (!check.ok) throw new ValidationError("Invalid features", check.errors);
-  if (input.principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, input.principal.creditsRemaining);
+  if (isMetered(input.principal) && input.principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, input.principal.creditsRemaining);
   return sendPrediction(deps, model, input);
 }
 

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { signedInClient } from "../helpers/users.ts";
 
 describe("auth API", () => {
   const config = isolatedConfig({ RATE_LIMIT_IP_PER_HOUR: "1000" });
@@ -98,6 +99,26 @@ describe("auth API", () => {
 
     assert.equal((await client(platform.url!, { apiKey: "tc_wrong" }).get("/api/auth/user")).status, 401);
     assert.equal((await anon.get("/api/auth/user")).status, 401);
+  });
+
+  it("rate-limits each API key, except an admin's", async () => {
+    const cfg = isolatedConfig({ RATE_LIMIT_API_KEY_PER_HOUR: "3" });
+    const p = await startTestPlatform(cfg, { api: true, pipelines: [] });
+    try {
+      const user = await signedInClient(p);
+      const admin = await signedInClient(p, "admin");
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await user.http.get("/api/auth/user")).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      for (let i = 0; i < 6; i++) {
+        const res = await admin.http.get("/api/auth/user");
+        assert.equal(res.status, 200, `admin request ${i + 1}`);
+        assert.equal(res.headers.get("x-ratelimit-limit"), null, "an admin is not counted");
+      }
+    } finally {
+      await p.close();
+      await dropIsolated(cfg);
+    }
   });
 
   it("rate-limits the sign-in routes per IP", async () => {

@@ -140,6 +140,20 @@ describe("credits: one per completed prediction, charged with the stored result"
     assert.equal(await credits(a.userId), 997);
     assert.equal(await credits(b.userId), 999);
   });
+  it("does not charge an admin, who is never refused for want of credits", async () => {
+    const admin = await signedInClient(platform, "admin");
+    await platform.db("users").where({ id: admin.userId }).update({ credits_remaining: 0 });
+    const seed = await admin.http.post("/api/predict/churn", CUSTOMER);
+    assert.equal(seed.status, 200, seed.text);
+    assert.equal(seed.body.credits_consumed, 0);
+    const batch = await admin.http.post("/api/v1/batch-predict", { model_id: "churn_telco", instances: [CUSTOMER, CUSTOMER, CUSTOMER] });
+    assert.equal(batch.status, 200, batch.text);
+    assert.equal(batch.body.completed, 3);
+    const stored = await platform.db("predictions").where({ user_id: admin.userId, status: "completed" }).count({ n: "*" });
+    assert.equal(Number(stored[0]!.n), 4, "stored like anyone's");
+    assert.equal(await credits(admin.userId), 0, "and not charged");
+  });
+
   it("lets admins list accounts and allocate credits, which lift a 402", async () => {
     const admin = await signedInClient(platform, "admin");
     const poor = await signedInClient(platform);

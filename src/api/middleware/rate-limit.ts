@@ -1,6 +1,6 @@
 import type { Context, Next } from "koa";
 import type { Redis } from "ioredis";
-import type { Principal } from "../../auth/index.ts";
+import { isMetered, type Principal } from "../../auth/index.ts";
 import { RateLimitError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { LeasedRateLimiter, type LimitDecision } from "./leased-limiter.ts";
@@ -35,6 +35,7 @@ export function rateLimit(redis: Redis, limits: RateLimits, log: Logger, keyPref
     const principal = ctx.state.principal as Principal | null;
     let limiter: LeasedRateLimiter | undefined;
     let key = "";
+    if (principal && !isMetered(principal)) return next();
     if (principal) {
       limiter = principal.via === "api_key" ? byKey : byUser;
       key = principal.rateKey;

@@ -6,7 +6,7 @@
 import type Router from "@koa/router";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { Context } from "koa";
-import type { Principal } from "../../auth/index.ts";
+import { isMetered, type Principal } from "../../auth/index.ts";
 import {
   AuthenticationError,
   InsufficientCreditsError,
@@ -143,7 +143,7 @@ export function mountUploadRoutes(router: Router, registry: OpenAPIRegistry, dep
         ctx.body = { message: acceptedMessage(created), already_imported: !created, ...(await importView(jobs, (await jobs.imports.get(row.id))!)) };
         return;
       }
-      ctx.body = seedBody(done.row, done.predictions, created, (performance.now() - started) / 1000);
+      ctx.body = seedBody(done.row, done.predictions, created && isMetered(requirePrincipal(ctx)), (performance.now() - started) / 1000);
     });
     registry.registerPath({
       method: "post",
@@ -188,7 +188,7 @@ function requirePrincipal(ctx: Context): Principal {
 function checkTarget(deps: ApiDeps, target: ImportTarget, principal: Principal): void {
   if (target.kind === "predict") {
     deps.registry.get(target.model);
-    if (principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, principal.creditsRemaining);
+    if (isMetered(principal) && principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, principal.creditsRemaining);
   } else if (!EVENT_ROLES.includes(principal.role)) {
     throw new PermissionError(`Publishing events requires one of the roles: ${EVENT_ROLES.join(", ")}`);
   }
@@ -326,7 +326,8 @@ async function awaitResults(deps: ApiDeps, jobs: Jobs, id: string, waitMs: numbe
 }
 
 /** Seed 000's upload answer, from the completed import and its stored predictions. */
-function seedBody(row: ImportRow, predictions: Map<number, StoredPrediction>, created: boolean, seconds: number) {
+/** `charged`: this upload stored the predictions (it was not imported before) for a metered caller. */
+function seedBody(row: ImportRow, predictions: Map<number, StoredPrediction>, charged: boolean, seconds: number) {
   const results = [...predictions.entries()]
     .sort(([a], [b]) => a - b)
     .filter(([, p]) => p.status === "completed" && p.output)
@@ -351,6 +352,6 @@ function seedBody(row: ImportRow, predictions: Map<number, StoredPrediction>, cr
     },
     data_quality: report,
     // charged when stored; an upload of a file imported before stores (and charges) nothing
-    credits_consumed: created ? results.length : 0,
+    credits_consumed: charged ? results.length : 0,
   };
 }

@@ -1,3 +1,4 @@
+import { isMetered } from "../../auth/index.ts";
 import { EXPLANATION_METHODS, type ModelCard } from "../../models/index.ts";
 import { MAX_BATCH_ROWS, requestPrediction, requestPredictions, type BatchItem, type PredictSuccess } from "../../predictions/index.ts";
 import { featuresSchema } from "../card-schema.ts";
@@ -161,7 +162,7 @@ function churnRoute(_deps: ApiDeps, predictDeps: Parameters<typeof requestPredic
           prediction: r.output.details,
           warnings: r.warnings,
           processing_time: seconds(started),
-          credits_consumed: 1,
+          credits_consumed: isMetered(principal!) ? 1 : 0,
         },
       };
     },

@@ -9,6 +9,7 @@
  * there is nothing honest to compute joy, anger, fear, sadness or surprise from. The field is left
  * out rather than filled with numbers that mean nothing.
  */
+import { isMetered } from "../../auth/index.ts";
 import type { Encoder, LoadedModel, ModelCard } from "../../models/index.ts";
 import { compileAnalyzer, termColumns, textKeywords, type Analyzer } from "../../models/text.ts";
 import { requestPrediction } from "../../predictions/index.ts";
@@ -157,7 +158,7 @@ export function sentimentRoutes(deps: ApiDeps): AnyRoute[] {
             prediction: sentimentPrediction(scoring, body.text, r.output.score),
             warnings: r.warnings,
             processing_time: Math.round(performance.now() - started) / 1000,
-            credits_consumed: 1,
+            credits_consumed: isMetered(principal!) ? 1 : 0,
           },
         };
       },
