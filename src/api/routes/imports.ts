@@ -325,8 +325,10 @@ async function awaitResults(deps: ApiDeps, jobs: Jobs, id: string, waitMs: numbe
   }
 }
 
-/** Seed 000's upload answer, from the completed import and its stored predictions. */
-/** `charged`: this upload stored the predictions (it was not imported before) for a metered caller. */
+/**
+ * Seed 000's upload answer, from the completed import and its stored predictions; `charged`: this
+ * upload stored them (the file was not imported before) for a metered caller.
+ */
 function seedBody(row: ImportRow, predictions: Map<number, StoredPrediction>, charged: boolean, seconds: number) {
   const results = [...predictions.entries()]
     .sort(([a], [b]) => a - b)
