@@ -87,7 +87,7 @@ export function createChurnHandler(deps: PipelineDeps) {
       for (const { index, msg, event } of events.sort((a, b) => a.msg.seq - b.msg.seq)) {
         const state = states.get(event.key)!;
         if (msg.seq <= state.lastSeq) continue; // applied before a redelivery; nothing to do
-        const picked = pickFeatures(event.data, scorers.fields);
+        const picked = pickFeatures(event.data, scorers);
         if ("error" in picked) {
           outcomes[index] = { kind: "invalid", error: picked.error };
           continue;
@@ -158,17 +158,18 @@ export function createChurnHandler(deps: PipelineDeps) {
 }
 
 /**
- * The event's profile fields, under the profile's names (an alias sets its feature). A feature
- * sent under two of its names is refused, as a request is: which one was meant is not ours to guess.
+ * The event's profile fields, under the profile's names (an alias or another spelling sets its
+ * feature). A feature sent under two of its names is refused, as a request is: which one was meant
+ * is not ours to guess.
  */
-function pickFeatures(data: Record<string, unknown>, fields: ReadonlyMap<string, string>): { update: Record<string, unknown> } | { error: string } {
+function pickFeatures(data: Record<string, unknown>, scorers: ChurnScorers): { update: Record<string, unknown> } | { error: string } {
   const picked: Record<string, unknown> = {};
   for (const key of Object.keys(data)) {
-    const field = fields.get(key);
+    const field = scorers.fieldOf(key);
     if (field === undefined) continue;
     if (Object.hasOwn(picked, field)) {
-      const alias = Object.keys(data).find((k) => k !== field && fields.get(k) === field)!;
-      return { error: `invalid ${alias}: is another name of ${JSON.stringify(field)}, also given; send one of them` };
+      const earlier = Object.keys(data).find((k) => k !== key && scorers.fieldOf(k) === field)!;
+      return { error: `invalid ${key === field ? earlier : key}: is another name of ${JSON.stringify(field)}, also given; send one of them` };
     }
     picked[field] = data[key];
   }

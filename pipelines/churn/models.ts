@@ -39,7 +39,7 @@ export class ChurnScorers {
    * the fields of an event that update a profile → the profile field each sets: every feature of
    * every model, and its aliases (an event may say `contract` for `contract_type`)
    */
-  readonly fields: ReadonlyMap<string, string>;
+  private readonly fields: ReadonlyMap<string, string>;
   private readonly plans: Plan[];
 
   constructor(registry: ModelRegistry, capacity: number) {
@@ -53,6 +53,22 @@ export class ChurnScorers {
       target,
     }));
     this.fields = new Map(models.flatMap((m) => m.card.features.flatMap((f) => [f.name, ...(f.aliases ?? [])].map((name) => [name, f.name] as const))));
+  }
+
+  /**
+   * The profile field an event's data key sets: by a feature's name or alias, or else by another
+   * spelling of one (`MonthlyCharges`, `contractType`), matched as the models' encoders match a
+   * request's fields; undefined for a key that sets none.
+   */
+  fieldOf(key: string): string | undefined {
+    const exact = this.fields.get(key);
+    if (exact !== undefined) return exact;
+    for (const { model } of this.scorers) {
+      const name = model.encoder.resolveField(key);
+      const field = name === undefined ? undefined : this.fields.get(name);
+      if (field !== undefined) return field;
+    }
+    return undefined;
   }
 
   /**

@@ -77,16 +77,19 @@ describe("events and the churn pipeline", () => {
     sub.unsubscribe();
   });
 
-  it("folds a feature sent under its dataset column name into the profile's own field", async () => {
+  it("folds a feature sent under its dataset column name, or another spelling, into the profile's own field", async () => {
     const { contract_type, ...rest } = LOYAL;
     const events = [
       { domain: "customer", key: "c-alias", type: "profile", data: rest, id: "alias-1" },
       { domain: "customer", key: "c-alias", type: "contract", data: { contract: contract_type }, id: "alias-2" },
+      { domain: "customer", key: "c-alias", type: "billing", data: { MonthlyCharges: 31.5, note: "kept out" }, id: "alias-3" },
     ];
     assert.equal((await user.http.post("/api/events", { events })).status, 202);
-    const s = await eventually(async () => ((await state("c-alias"))?.events_seen === 2 ? state("c-alias") : undefined), 10_000, "state");
+    const s = await eventually(async () => ((await state("c-alias"))?.events_seen === 3 ? state("c-alias") : undefined), 10_000, "state");
     assert.equal(s.profile.contract_type, "Two year");
     assert.equal(s.profile.contract, undefined);
+    assert.equal(s.profile.monthly_charges, 31.5);
+    assert.equal(s.profile.MonthlyCharges, undefined);
     assert.equal(s.risk_level, "Low", "scored once the alias completed the profile");
   });
 
