@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { AuthenticationError, ConflictError } from "../errors.ts";
+import { AuthenticationError, ConflictError, InsufficientCreditsError } from "../errors.ts";
 import {
   findUserByApiKeyHash,
   findUserById,
@@ -36,6 +36,11 @@ export interface Principal {
  */
 export function isMetered(principal: Principal): boolean {
   return principal.role !== "admin";
+}
+
+/** Refuses (402) a metered caller whose balance does not cover `needed` predictions. */
+export function requireCredits(principal: Principal, needed: number): void {
+  if (isMetered(principal) && principal.creditsRemaining < needed) throw new InsufficientCreditsError(needed, principal.creditsRemaining);
 }
 
 // Principals are cached briefly so a busy API key costs no query per request; a revoked key or a

@@ -1,5 +1,5 @@
-import { isMetered, type Principal } from "../auth/index.ts";
-import { AppError, InsufficientCreditsError, PredictionTimeoutError, ValidationError } from "../errors.ts";
+import { requireCredits, type Principal } from "../auth/index.ts";
+import { AppError, PredictionTimeoutError, ValidationError } from "../errors.ts";
 import type { PredictRequest } from "./messages.ts";
 import { sendPrediction, type PredictDeps, type PredictSuccess } from "./request.ts";
 
@@ -34,9 +34,7 @@ export async function requestPredictions(
     for (const [field, messages] of Object.entries(check.errors)) errors[`instances[${i}].${field}`] = messages;
   });
   if (invalid > 0) throw new ValidationError(`${invalid} of ${input.rows.length} instances have invalid features; none was scored`, errors);
-  if (isMetered(input.principal) && input.principal.creditsRemaining < input.rows.length) {
-    throw new InsufficientCreditsError(input.rows.length, input.principal.creditsRemaining);
-  }
+  requireCredits(input.principal, input.rows.length);
   return Promise.all(
     input.rows.map(async (features, index): Promise<BatchItem> => {
       try {

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Knex } from "knex";
-import { isMetered, type Principal } from "../auth/index.ts";
+import { requireCredits, type Principal } from "../auth/index.ts";
 import {
   AppError,
-  InsufficientCreditsError,
   ModelNotFoundError,
   PredictionTimeoutError,
   ServiceUnavailableError,
@@ -35,7 +34,7 @@ export async function requestPrediction(
   const model = deps.registry.get(input.model);
   const check = model.encoder(input.features);
   if (!check.ok) throw new ValidationError("Invalid features", check.errors);
-  if (isMetered(input.principal) && input.principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, input.principal.creditsRemaining);
+  requireCredits(input.principal, 1);
   return sendPrediction(deps, model, input);
 }
 

@@ -6,10 +6,9 @@
 import type Router from "@koa/router";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { Context } from "koa";
-import { isMetered, type Principal } from "../../auth/index.ts";
+import { isMetered, requireCredits, type Principal } from "../../auth/index.ts";
 import {
   AuthenticationError,
-  InsufficientCreditsError,
   NotFoundError,
   PermissionError,
   ServiceUnavailableError,
@@ -188,7 +187,7 @@ function requirePrincipal(ctx: Context): Principal {
 function checkTarget(deps: ApiDeps, target: ImportTarget, principal: Principal): void {
   if (target.kind === "predict") {
     deps.registry.get(target.model);
-    if (isMetered(principal) && principal.creditsRemaining <= 0) throw new InsufficientCreditsError(1, principal.creditsRemaining);
+    requireCredits(principal, 1);
   } else if (!EVENT_ROLES.includes(principal.role)) {
     throw new PermissionError(`Publishing events requires one of the roles: ${EVENT_ROLES.join(", ")}`);
   }
