@@ -14,7 +14,7 @@ import { migrateLatest } from "./db/migrate.ts";
 import type { Logger } from "./log.ts";
 import { startJobs, type Jobs } from "./jobs/index.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { ModelRegistry } from "./models/index.ts";
+import { followActivations, ModelRegistry } from "./models/index.ts";
 import {
   connectBus,
   ConsumerRunner,
@@ -130,6 +130,8 @@ export async function startPlatform(config: Config, log: Logger, roles: Roles = 
     cleanup.push(["models", () => registry.close()]);
     await registry.syncWithDb(db);
     log.info({ models: registry.listActive().map((m) => `${m.name}@${m.version}`) }, "models loaded");
+    const activations = followActivations({ bus, db, registry, log, subjectPrefix: config.SUBJECT_PREFIX });
+    cleanup.push(["model activations", () => activations.stop()]);
 
     const auth = new AuthService(db, new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS));
     const runners = new Map<string, ConsumerRunner>();

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Knex } from "knex";
-import { ModelNotFoundError } from "../errors.ts";
+import { ConflictError, ModelNotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ModelCardSchema, type ModelCard } from "./card.ts";
 import { createEncoder, type Encoder } from "./encode.ts";
 import { createExplainer, type Contributions } from "./explain.ts";
+import { inputContractChanges } from "./input-contract.ts";
 import { loadOnnxSession, runBatch, type OnnxSession } from "./onnx-runtime.ts";
 
 /** One model version, ready to score. */
@@ -26,30 +27,112 @@ export class ModelLoadError extends Error {
   override name = "ModelLoadError";
 }
 
+/** A version directory's name: dotted numbers ("1.2.0"). */
+export const VERSION_PATTERN = /^\d{1,6}(\.\d{1,6}){0,3}$/;
+
 /**
  * The models this process serves: every version found under the models directory, with one active
- * version per model. Which version is active is recorded in Postgres, so every node agrees.
+ * version per model. Which version is active is recorded in Postgres, so every node agrees: a node
+ * adopts it at start, and again when told that an admin activated another (see activation.ts).
  */
 export class ModelRegistry {
   private readonly versions = new Map<string, Map<string, LoadedModel>>();
   private readonly active = new Map<string, LoadedModel>();
+  /** versions being loaded after start, so that two callers share one ONNX session */
+  private readonly loading = new Map<string, Promise<LoadedModel>>();
 
-  private constructor(private readonly log: Logger) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {}
 
   /** Loads `<dir>/<name>/<version>/{card.json,model.onnx}` for every model found. */
   static async loadFromDir(dir: string, log: Logger): Promise<ModelRegistry> {
-    const registry = new ModelRegistry(log);
+    const registry = new ModelRegistry(dir, log);
     for (const name of await listDirs(dir)) {
-      for (const version of await listDirs(join(dir, name))) {
-        const model = await loadVersion(join(dir, name, version));
-        if (model.name !== name || model.version !== version) {
-          throw new ModelLoadError(`${dir}/${name}/${version}: card says ${model.name}@${model.version}`);
-        }
-        registry.add(model);
-      }
+      for (const version of await listDirs(join(dir, name))) registry.add(await loadNamedVersion(dir, name, version));
     }
     for (const name of registry.versions.keys()) registry.active.set(name, registry.latest(name));
     return registry;
+  }
+
+  /**
+   * A version of a served model, loaded from the models directory if it was written after this
+   * process started (by `npm run train` or a training job); a 404 when there is no such version.
+   */
+  async ensureLoaded(name: string, version: string): Promise<LoadedModel> {
+    const byVersion = this.versions.get(name);
+    if (!byVersion) throw new ModelNotFoundError(name);
+    const loaded = byVersion.get(version);
+    if (loaded) return loaded;
+    if (!VERSION_PATTERN.test(version)) throw new ModelNotFoundError(`${name}@${version}`);
+    const key = `${name}@${version}`;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.loadLate(name, version).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async loadLate(name: string, version: string): Promise<LoadedModel> {
+    const dir = join(this.dir, name, version);
+    if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new ModelNotFoundError(`${name}@${version}`);
+    let model: LoadedModel;
+    try {
+      model = await loadNamedVersion(this.dir, name, version);
+    } catch (err) {
+      // the request is sound; the files are not: say what is wrong with them, not a 500
+      throw new ConflictError(`${name} ${version} cannot be loaded: ${(err as Error).message}`, { model_id: name, version });
+    }
+    this.add(model);
+    this.log.info({ model: name, version }, "model version loaded");
+    return model;
+  }
+
+  /**
+   * Makes `version` the model's active one, here and in Postgres, and returns the version it
+   * replaces. A version whose input contract differs is refused (409): it would break the model's
+   * clients and the seed routes' schemas, so it belongs under a new model name.
+   */
+  async activate(db: Knex, name: string, version: string): Promise<LoadedModel> {
+    const previous = this.get(name);
+    const model = await this.ensureLoaded(name, version);
+    const changes = inputContractChanges(previous.card, model.card);
+    if (changes.length > 0) {
+      throw new ConflictError(`${name} ${version} takes different input than the active ${previous.version}: ${changes.join("; ")}`, {
+        model_id: name,
+        version,
+        active_version: previous.version,
+        changes,
+      });
+    }
+    await db.transaction(async (trx) => {
+      // the model's row lock orders concurrent activations: one active version at a time
+      const row = await trx("models").where({ name }).forUpdate().first("id");
+      await recordVersion(trx, row.id, model);
+      await trx("model_versions").where({ model_id: row.id, is_active: true }).update({ is_active: false });
+      await trx("model_versions").where({ model_id: row.id, version }).update({ is_active: true, activated_at: trx.fn.now() });
+    });
+    this.active.set(name, model);
+    return previous;
+  }
+
+  /** Serves the versions Postgres records as active, which another node may have changed. */
+  async adoptActive(db: Knex): Promise<void> {
+    const rows: { name: string; version: string }[] = await db("model_versions")
+      .join("models", "models.id", "model_versions.model_id")
+      .where({ is_active: true })
+      .select("models.name", "model_versions.version");
+    for (const { name, version } of rows) {
+      if (!this.versions.has(name) || this.active.get(name)?.version === version) continue;
+      try {
+        this.active.set(name, await this.ensureLoaded(name, version));
+        this.log.info({ model: name, version }, "model version activated");
+      } catch (err) {
+        this.log.warn({ err, model: name, version }, "active version not on this node; still serving the previous one");
+      }
+    }
   }
 
   private add(model: LoadedModel): void {
@@ -124,12 +207,7 @@ export class ModelRegistry {
           .onConflict("name")
           .merge(["display_name", "description", "task"])
           .returning("id");
-        for (const loaded of byVersion.values()) {
-          await trx("model_versions")
-            .insert({ model_id: model.id, version: loaded.version, card: JSON.stringify(loaded.card), artifact_sha256: loaded.sha256 })
-            .onConflict(["model_id", "version"])
-            .merge(["card", "artifact_sha256"]);
-        }
+        for (const loaded of byVersion.values()) await recordVersion(trx, model.id, loaded);
         const active = await trx("model_versions").where({ model_id: model.id, is_active: true }).first("version");
         const chosen = active && byVersion.has(active.version) ? byVersion.get(active.version)! : newest;
         if (!active) {
@@ -151,6 +229,22 @@ export class ModelRegistry {
     this.versions.clear();
     this.active.clear();
   }
+}
+
+/** A version's row, with the card and artifact hash this node loaded. */
+async function recordVersion(trx: Knex.Transaction, modelId: number, model: LoadedModel): Promise<void> {
+  await trx("model_versions")
+    .insert({ model_id: modelId, version: model.version, card: JSON.stringify(model.card), artifact_sha256: model.sha256 })
+    .onConflict(["model_id", "version"])
+    .merge(["card", "artifact_sha256"]);
+}
+
+async function loadNamedVersion(dir: string, name: string, version: string): Promise<LoadedModel> {
+  const model = await loadVersion(join(dir, name, version));
+  if (model.name !== name || model.version !== version) {
+    throw new ModelLoadError(`${dir}/${name}/${version}: card says ${model.name}@${model.version}`);
+  }
+  return model;
 }
 
 async function loadVersion(dir: string): Promise<LoadedModel> {

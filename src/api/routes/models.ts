@@ -1,4 +1,4 @@
-import { EXPLANATION_METHODS, type LoadedModel } from "../../models/index.ts";
+import { announceActivation, EXPLANATION_METHODS, VERSION_PATTERN, type LoadedModel } from "../../models/index.ts";
 import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
@@ -6,6 +6,17 @@ import { ErrorBodySchema, route } from "../route-table.ts";
 
 const ModelId = z.strictObject({ model_id: z.string().min(1).max(100) });
 const notFound = { 404: { description: "unknown model", schema: ErrorBodySchema } };
+
+// seed 000 writes versions as "v2.0"; ours are directory names ("1.2.0")
+const ActivateBody = z
+  .strictObject({
+    version: z
+      .string()
+      .transform((v) => v.replace(/^v/i, ""))
+      .pipe(z.string().regex(VERSION_PATTERN, "must be a version such as 1.2.0"))
+      .describe("the version to serve, as GET /api/v1/models/{model_id}/versions lists it (a leading v is allowed)"),
+  })
+  .openapi("ActivateModelVersion");
 
 /**
  * The card as the API shows it: explanation internals (a linear model's coefficients are small,
@@ -124,6 +135,30 @@ export function modelRoutes(deps: ApiDeps) {
         const active = registry.get(params.model_id).version;
         const v = registry.getVersion(params.model_id, params.version_id);
         return { body: { ...summary(v, active), artifact_sha256: v.sha256, card: publicCard(v) } };
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/v1/models/{model_id}/activate",
+      summary:
+        "Serve another version of a model (seed 000's activate), on every node within moments; a version written after start is loaded " +
+        "from the models directory. A version whose input contract differs is refused (409): it belongs under a new model name",
+      tags: ["models"],
+      access: ["admin"],
+      params: ModelId,
+      body: ActivateBody,
+      responses: {
+        200: { description: "now served" },
+        403: { description: "not an admin", schema: ErrorBodySchema },
+        ...notFound,
+        409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
+      },
+      handler: async ({ params, body }) => {
+        const previous = await registry.activate(deps.db, params.model_id, body.version);
+        announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, params.model_id, body.version);
+        deps.log.info({ model: params.model_id, version: body.version, previous: previous.version }, "model version activated");
+        const model = registry.get(params.model_id);
+        return { body: { ...summary(model, model.version), previous_version: previous.version, artifact_sha256: model.sha256 } };
       },
     }),
     route({

@@ -1,7 +1,7 @@
 /**
  * Training as a job, for admins: queue a trainer (src/training/registry.ts) and follow its
- * progress. The version it writes under MODELS_DIR is not served until the platform restarts
- * (the registry loads versions at start), and not activated then either.
+ * progress. The version it writes under MODELS_DIR is not served until an admin activates it
+ * (`POST /api/v1/models/{model_id}/activate`).
  */
 import type { Config } from "../../config.ts";
 import { NotFoundError } from "../../errors.ts";
@@ -53,7 +53,7 @@ export function trainingRoutes(config: Pick<Config, "MODELS_DIR">, jobs: Jobs): 
       path: "/api/v1/models/{model_id}/train",
       summary:
         "Train a model in the background into a new version directory (never over an existing one). " +
-        "The version is served after the next restart, and not activated",
+        "The version is served once an admin activates it",
       tags: ["training"],
       access: ADMINS,
       params: z.strictObject({ model_id: z.string().min(1).max(100).describe("a model name, or <name>@<version> for an earlier recipe") }),

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ROOT_DIR } from "../../src/config.ts";
+import type { Platform } from "../../src/platform.ts";
+import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { signedInClient } from "../helpers/users.ts";
+
+const SHIPPED = join(ROOT_DIR, "models", "churn_telco");
+const ROW = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month" };
+
+/** A copy of a shipped version under another version number, its card changed by `edit`. */
+async function writeVersion(dir: string, from: string, version: string, edit: (card: Record<string, unknown>) => void): Promise<void> {
+  const target = join(dir, "churn_telco", version);
+  await cp(join(SHIPPED, from), target, { recursive: true });
+  const card = JSON.parse(await readFile(join(target, "card.json"), "utf8"));
+  card.version = version;
+  edit(card);
+  await writeFile(join(target, "card.json"), JSON.stringify(card));
+}
+
+describe("activating a model version", () => {
+  let dir: string;
+  let config: ReturnType<typeof isolatedConfig>;
+  let a: Platform;
+  let b: Platform;
+  let admin: ReturnType<typeof client>;
+  let user: ReturnType<typeof client>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tidecast-models-"));
+    for (const version of ["1.0.0", "1.1.0"]) await cp(join(SHIPPED, version), join(dir, "churn_telco", version), { recursive: true });
+    config = isolatedConfig({ MODELS_DIR: dir });
+    // two processes of one install (same schema and subjects): the API, and the scorer that answers it
+    a = await startTestPlatform(config, { api: true, pipelines: [] });
+    b = await startTestPlatform(config, { api: false, pipelines: ["scorer"] });
+    admin = (await signedInClient(a, "admin")).http;
+    user = (await signedInClient(a)).http;
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+    await dropIsolated(config);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** the version the scorer process scored the seed churn route's request with */
+  const scoredWith = async (): Promise<string> => {
+    const res = await admin.post("/api/predict/churn", ROW);
+    assert.equal(res.status, 200, res.text);
+    return res.body.model_version;
+  };
+  const activeIn = (platform: Platform) => platform.registry.get("churn_telco").version;
+  const scorerServes = (version: string) =>
+    eventually(async () => ((await scoredWith()) === version ? true : undefined), 5_000, `the scorer process to serve ${version}`);
+
+  it("serves the newest version until an admin activates another, on every node, and records it in Postgres", async () => {
+    assert.equal(await scoredWith(), "1.1.0");
+    assert.equal((await user.post("/api/v1/models/churn_telco/activate", { version: "1.0.0" })).status, 403);
+
+    const res = await admin.post("/api/v1/models/churn_telco/activate", { version: "v1.0.0" });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.version, "1.0.0");
+    assert.equal(res.body.active, true);
+    assert.equal(res.body.previous_version, "1.1.0");
+    assert.equal(activeIn(a), "1.0.0");
+    await scorerServes("1.0.0");
+    assert.equal(activeIn(b), "1.0.0");
+
+    const rows = await a.db("model_versions").join("models", "models.id", "model_versions.model_id").where({ name: "churn_telco" }).select("version", "is_active");
+    assert.deepEqual(rows.filter((r) => r.is_active).map((r) => r.version), ["1.0.0"]);
+    const listed = await admin.get("/api/v1/models/churn_telco/versions");
+    assert.deepEqual(listed.body.items.filter((v: { active: boolean }) => v.active).map((v: { version: string }) => v.version), ["1.0.0"]);
+  });
+
+  it("loads a version written after start, on every node", async () => {
+    await cp(join(SHIPPED, "1.2.0"), join(dir, "churn_telco", "1.2.0"), { recursive: true });
+    const res = await admin.post("/api/v1/models/churn_telco/activate", { version: "1.2.0" });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.previous_version, "1.0.0");
+    assert.equal(activeIn(a), "1.2.0");
+    await scorerServes("1.2.0");
+  });
+
+  it("refuses a version whose input contract differs, a version that cannot load, and an unknown one, and keeps serving", async () => {
+    await writeVersion(dir, "1.1.0", "1.3.0", (card) => {
+      const features = card.features as { name: string; required: boolean }[];
+      features.find((f) => f.name === "payment_method")!.required = true;
+    });
+    const changed = await admin.post("/api/v1/models/churn_telco/activate", { version: "1.3.0" });
+    assert.equal(changed.status, 409, changed.text);
+    assert.equal(changed.body.code, "CONFLICT");
+    assert.deepEqual(changed.body.details.changes, ["payment_method: now required"]);
+
+    await writeVersion(dir, "1.1.0", "1.4.0", (card) => {
+      card.name = "churn_other";
+    });
+    const broken = await admin.post("/api/v1/models/churn_telco/activate", { version: "1.4.0" });
+    assert.equal(broken.status, 409, broken.text);
+    assert.match(broken.body.message, /1\.4\.0 cannot be loaded: .*card says churn_other@1\.4\.0/);
+
+    assert.equal((await admin.post("/api/v1/models/churn_telco/activate", { version: "9.9.9" })).status, 404);
+    assert.equal((await admin.post("/api/v1/models/no_such_model/activate", { version: "1.0.0" })).status, 404);
+    const bad = await admin.post("/api/v1/models/churn_telco/activate", { version: "../1.0.0" });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(Object.keys(bad.body.details), ["version"]);
+    assert.equal(activeIn(a), "1.2.0");
+    assert.equal(await scoredWith(), "1.2.0");
+  });
+
+  it("keeps the activated version across a restart, though a newer one is on disk", async () => {
+    await b.close();
+    // a version directory that cannot load stops a start (a bad deploy), unlike an activation
+    await rm(join(dir, "churn_telco", "1.4.0"), { recursive: true });
+    b = await startTestPlatform(config, { api: false, pipelines: ["scorer"] });
+    assert.equal(activeIn(b), "1.2.0");
+    assert.equal(await scoredWith(), "1.2.0");
+  });
+});
