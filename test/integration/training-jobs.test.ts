@@ -150,6 +150,14 @@ describe("training jobs", () => {
     assert.match(card.training.notes, /lead_scoring 1\.0\.0 recipe/);
     assert.equal(JSON.parse(await readFile(join(dir, "parity.json"), "utf8")).version, "1.0.1");
     assert.equal(await readFile(join(modelsDir, SYNTHETIC, SHIPPED, "card.json"), "utf8"), shippedCard, "the shipped version is untouched");
+
+    // not served until an admin activates it, which needs no restart
+    assert.equal((await admin.get(`/api/v1/models/${SYNTHETIC}`)).body.version, SHIPPED);
+    const activated = await admin.post(`/api/v1/models/${SYNTHETIC}/activate`, { version: "1.0.1" });
+    assert.equal(activated.status, 200, activated.text);
+    assert.equal(activated.body.previous_version, SHIPPED);
+    assert.deepEqual(activated.body.metrics, card.metrics.validation);
+    assert.equal((await admin.get(`/api/v1/models/${SYNTHETIC}`)).body.version, "1.0.1");
   });
 
   it("fails a job whose dataset is missing, with an error naming the file, and writes nothing", async () => {
@@ -178,14 +186,14 @@ describe("training jobs", () => {
     assert.equal(await exists(join(modelsDir, SYNTHETIC, "1.0.2")), false);
   });
 
-  it("serves the trained version after a restart, without activating it", async () => {
+  it("keeps serving the activated version after a restart", async () => {
     const restarted = await startTestPlatform(config, { api: true, pipelines: [], jobs: false });
     try {
       const viewer = (await signedInClient(restarted)).http;
       const res = await viewer.get(`/api/v1/models/${SYNTHETIC}/versions`);
       assert.equal(res.status, 200, res.text);
       const versions = Object.fromEntries(res.body.items.map((v: { version: string; active: boolean }) => [v.version, v.active]));
-      assert.deepEqual(versions, { "1.0.1": false, [SHIPPED]: true });
+      assert.deepEqual(versions, { "1.0.1": true, [SHIPPED]: false });
     } finally {
       await restarted.close();
     }
