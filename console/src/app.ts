@@ -76,7 +76,7 @@ export class TcApp extends LitElement {
       case "alerts":
         return html`<tc-alerts .alerts=${live.alerts} ?canManage=${s.permissions.manageAlerts}></tc-alerts>`;
       case "models":
-        return html`<tc-models></tc-models>`;
+        return html`<tc-models ?canActivate=${s.permissions.manageModels}></tc-models>`;
       case "pipelines":
         return html`<tc-pipelines .frame=${live.frames.at(-1)}></tc-pipelines>`;
       case "jobs":

@@ -14,6 +14,8 @@ export interface Permissions {
   managePipelines: boolean;
   /** bull-board at /admin/queues */
   manageJobs: boolean;
+  /** choose which version of a model is served */
+  manageModels: boolean;
 }
 
 /** An alert as stored in Postgres and published on `alerts.<type>`. */
@@ -134,5 +136,6 @@ export function permissionsOf(role: ConsoleRole): Permissions {
     manageAlerts: role === "admin" || role === "operator",
     managePipelines: role === "admin" || role === "operator",
     manageJobs: role === "admin",
+    manageModels: role === "admin",
   };
 }

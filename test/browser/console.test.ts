@@ -111,10 +111,19 @@ describe("the console in a browser", { skip }, () => {
     await eventually(async () => ((await platform.bus.jsm.streams.info(platform.bus.names.events("customer"))).state.last_seq > before ? true : undefined), 5_000, "re-published");
   });
 
-  it("shows the models with feature importance", async () => {
+  it("shows the models with feature importance, and lets an admin activate a version", async () => {
     await page.click("nav a[href='#models']");
     await page.waitForSelector("[data-testid=feature-importance] .bar");
     await shot("models");
+    await page.click("li:has-text('churn_telco')");
+    const active = platform.registry.get("churn_telco").version;
+    const other = platform.registry.listVersions("churn_telco").find((v) => v.version !== active)!.version;
+    await page.locator(`tr[data-version='${other}'] button:has-text('Activate')`).click();
+    await page.waitForSelector(`[data-testid=models-message]:has-text('churn_telco ${other} is now served (was ${active})')`);
+    await page.waitForSelector(`tr[data-version='${other}']:has-text('active')`);
+    assert.equal(platform.registry.get("churn_telco").version, other);
+    assert.equal(await page.locator(`tr[data-version='${active}'] button:has-text('Activate')`).count(), 1);
+    await shot("models-activated");
   });
 
   it("opens bull-board with the session cookie", async () => {

@@ -60,7 +60,7 @@ describe("console socket", () => {
   it("sends a snapshot on connect, then at most one metrics frame a second while events flow", async () => {
     const { socket, snapshot } = await connectConsole(platform.url!, { cookie: analyst.cookie });
     assert.deepEqual(snapshot.user, { id: analyst.userId, username: analyst.username, role: "analyst" });
-    assert.deepEqual(snapshot.permissions, { manageAlerts: false, managePipelines: false, manageJobs: false });
+    assert.deepEqual(snapshot.permissions, { manageAlerts: false, managePipelines: false, manageJobs: false, manageModels: false });
     assert.ok(Array.isArray(snapshot.frames) && Array.isArray(snapshot.alerts));
 
     const frames: Array<{ at: number; frame: MetricsFrame }> = [];

@@ -1,5 +1,5 @@
 import { LitElement, html } from "lit";
-import { api } from "../api.ts";
+import { api, ApiError } from "../api.ts";
 import { num } from "../format.ts";
 
 interface ModelSummary {
@@ -18,13 +18,22 @@ interface Version {
   metrics: Record<string, number>;
 }
 
-/** Each model's versions, the active one, its card metrics and feature importance (read-only). */
+/** Each model's versions, the active one, its card metrics and feature importance; admins activate a version. */
 export class TcModels extends LitElement {
-  static override properties = { models: { state: true }, selected: { state: true }, versions: { state: true }, importance: { state: true } };
+  static override properties = {
+    canActivate: { type: Boolean },
+    models: { state: true },
+    selected: { state: true },
+    versions: { state: true },
+    importance: { state: true },
+    message: { state: true },
+  };
+  canActivate = false;
   models: ModelSummary[] = [];
   selected = "";
   versions: Version[] = [];
   importance: Array<[string, number]> = [];
+  message = "";
 
   protected override createRenderRoot() {
     return this;
@@ -46,26 +55,42 @@ export class TcModels extends LitElement {
     this.importance = Object.entries(importance.feature_importance).slice(0, 15);
   }
 
+  private async activate(version: string) {
+    const id = this.selected;
+    try {
+      const res = await api<{ previous_version: string }>("POST", `/api/v1/models/${encodeURIComponent(id)}/activate`, { version });
+      this.message = `${id} ${version} is now served (was ${res.previous_version})`;
+      this.models = (await api<{ items: ModelSummary[] }>("GET", "/api/v1/models")).items;
+      await this.select(id);
+    } catch (err) {
+      this.message = err instanceof ApiError ? err.message : String(err);
+    }
+  }
+
   protected override render() {
     const max = Math.max(...this.importance.map(([, v]) => v), 1e-9);
     return html`
       <div class="split">
         <ul class="list">
           ${this.models.map(
-            (m) => html`<li class=${m.model_id === this.selected ? "on" : ""} @click=${() => this.select(m.model_id)}>
+            (m) => html`<li class=${m.model_id === this.selected ? "on" : ""} @click=${() => {
+              this.message = "";
+              void this.select(m.model_id);
+            }}>
               <b>${m.model_id}</b> <small>${m.version} · ${m.algorithm}</small>
             </li>`,
           )}
         </ul>
         <div>
-          <h2>${this.selected}</h2>
+          <h2>${this.selected} ${this.message ? html`<small class="note" data-testid="models-message">${this.message}</small>` : ""}</h2>
           <table>
             <thead><tr><th>version</th><th>active</th><th>algorithm</th><th>created</th><th>validation metrics</th></tr></thead>
             <tbody>
               ${this.versions.map(
-                (v) => html`<tr>
-                  <td>${v.version}</td><td>${v.active ? "● active" : ""}</td><td>${v.algorithm}</td><td>${v.created_at.slice(0, 10)}</td>
-                  <td>${Object.entries(v.metrics).map(([k, x]) => html`<span class="metric">${k} ${num(x, 3)}</span>`)}</td>
+                (v) => html`<tr data-version=${v.version}>
+                  <td>${v.version}</td>
+                  <td>${v.active ? "● active" : this.canActivate ? html`<button @click=${() => this.activate(v.version)}>Activate</button>` : ""}</td><td>${v.algorithm}</td><td>${v.created_at.slice(0, 10)}</td>
+                  <td>${Object.entries(v.metrics).map(([k, x]) => html`<span class="metric">${k} ${num(x, 4)}</span>`)}</td>
                 </tr>`,
               )}
             </tbody>
