@@ -27,8 +27,8 @@ export class ModelLoadError extends Error {
   override name = "ModelLoadError";
 }
 
-/** A version directory's name: dotted numbers ("1.2.0"). */
-export const VERSION_PATTERN = /^\d{1,6}(\.\d{1,6}){0,3}$/;
+/** A version directory's name, major.minor.patch ("1.2.0"), as trainers write them. */
+export const VERSION_PATTERN = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
 
 /**
  * The models this process serves: every version found under the models directory, with one active
@@ -58,7 +58,8 @@ export class ModelRegistry {
 
   /**
    * A version of a served model, loaded from the models directory if it was written after this
-   * process started (by `npm run train` or a training job); a 404 when there is no such version.
+   * process started (by `npm run train` or a training job); a 404 when there is no such version,
+   * a 409 when its files do not load.
    */
   async ensureLoaded(name: string, version: string): Promise<LoadedModel> {
     const byVersion = this.versions.get(name);
@@ -91,11 +92,11 @@ export class ModelRegistry {
   }
 
   /**
-   * Makes `version` the model's active one, here and in Postgres, and returns the version it
-   * replaces. A version whose input contract differs is refused (409): it would break the model's
+   * Makes `version` the model's active one, here and in Postgres, and returns it with the version
+   * it replaces. A version whose input contract differs is refused (409): it would break the model's
    * clients and the seed routes' schemas, so it belongs under a new model name.
    */
-  async activate(db: Knex, name: string, version: string): Promise<LoadedModel> {
+  async activate(db: Knex, name: string, version: string): Promise<{ model: LoadedModel; previous: LoadedModel }> {
     const previous = this.get(name);
     const model = await this.ensureLoaded(name, version);
     const changes = inputContractChanges(previous.card, model.card);
@@ -115,7 +116,7 @@ export class ModelRegistry {
       await trx("model_versions").where({ model_id: row.id, version }).update({ is_active: true, activated_at: trx.fn.now() });
     });
     this.active.set(name, model);
-    return previous;
+    return { model, previous };
   }
 
   /** Serves the versions Postgres records as active, which another node may have changed. */

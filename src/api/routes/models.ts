@@ -13,7 +13,7 @@ const ActivateBody = z
     version: z
       .string()
       .transform((v) => v.replace(/^v/i, ""))
-      .pipe(z.string().regex(VERSION_PATTERN, "must be a version such as 1.2.0"))
+      .pipe(z.string().regex(VERSION_PATTERN, "a version is major.minor.patch, e.g. 1.2.0"))
       .describe("the version to serve, as GET /api/v1/models/{model_id}/versions lists it (a leading v is allowed)"),
   })
   .openapi("ActivateModelVersion");
@@ -154,10 +154,9 @@ export function modelRoutes(deps: ApiDeps) {
         409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
       },
       handler: async ({ params, body }) => {
-        const previous = await registry.activate(deps.db, params.model_id, body.version);
-        announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, params.model_id, body.version);
-        deps.log.info({ model: params.model_id, version: body.version, previous: previous.version }, "model version activated");
-        const model = registry.get(params.model_id);
+        const { model, previous } = await registry.activate(deps.db, params.model_id, body.version);
+        announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, model.name, model.version);
+        deps.log.info({ model: model.name, version: model.version, previous: previous.version }, "model version activated");
         return { body: { ...summary(model, model.version), previous_version: previous.version, artifact_sha256: model.sha256 } };
       },
     }),

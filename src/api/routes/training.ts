@@ -6,6 +6,7 @@
 import type { Config } from "../../config.ts";
 import { NotFoundError } from "../../errors.ts";
 import { enqueueTraining, trainingJobState, type Jobs } from "../../jobs/index.ts";
+import { VERSION_PATTERN } from "../../models/index.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
@@ -61,7 +62,7 @@ export function trainingRoutes(config: Pick<Config, "MODELS_DIR">, jobs: Jobs): 
         .strictObject({
           version: z
             .string()
-            .regex(/^\d+\.\d+\.\d+$/, "a version is major.minor.patch, e.g. 1.2.0")
+            .regex(VERSION_PATTERN, "a version is major.minor.patch, e.g. 1.2.0")
             .optional()
             .describe("the version to write; by default one patch above the newest on disk"),
         })
