@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { NEUTRAL_BAND, sentimentLabel, sentimentPrediction, sentimentRoutes } from "../../src/api/routes/sentiment.ts";
+import { sentimentLabel, sentimentPrediction, sentimentRoutes } from "../../src/api/routes/sentiment.ts";
 import type { ApiDeps } from "../../src/api/deps.ts";
 import { ModelCardSchema, type ModelCard } from "../../src/models/card.ts";
 import { createEncoder, encodeBatch } from "../../src/models/encode.ts";
@@ -173,13 +173,13 @@ describe("sentiment trainer on a fixture", () => {
 });
 
 describe("sentiment labels", () => {
-  it("is neutral inside the band and without any known word", () => {
-    assert.equal(sentimentLabel(0.5), "neutral");
-    assert.equal(sentimentLabel(0.5 + NEUTRAL_BAND / 2), "neutral");
-    assert.equal(sentimentLabel(0.5 - NEUTRAL_BAND / 2), "neutral");
-    assert.equal(sentimentLabel(0.5 + NEUTRAL_BAND), "positive");
-    assert.equal(sentimentLabel(0.5 - NEUTRAL_BAND), "negative");
-    assert.equal(sentimentLabel(0.99, false), "neutral");
+  it("labels by the card's threshold, as /api/v1/predict does, and is neutral only without any known word", () => {
+    assert.equal(sentimentLabel(0.5, 0.5), "positive");
+    assert.equal(sentimentLabel(0.49, 0.5), "negative");
+    assert.equal(sentimentLabel(0.51, 0.5), "positive");
+    assert.equal(sentimentLabel(0.55, 0.6), "negative");
+    assert.equal(sentimentLabel(0.99, 0.5, false), "neutral");
+    assert.equal(sentimentLabel(0.01, 0.5, false), "neutral");
   });
 });
 
@@ -231,6 +231,12 @@ describe("shipped models/sentiment/1.0.0", () => {
     assert.ok(best!.keywords.includes("amazing") && best!.keywords.includes("perfect"), best!.keywords.join());
     assert.equal(nothing!.sentiment, "neutral", "no known word: nothing to go on");
     assert.deepEqual(nothing!.keywords, []);
+
+    // an uncertain answer keeps the model's label (the card's accuracy is this route's), with its low confidence
+    const uncertain = (await readParity(dir)).rows.find((r) => Math.abs(r.probability - 0.5) < 0.05)!;
+    const answer = sentimentPrediction(model, String(uncertain.features["text"]), uncertain.probability);
+    assert.equal(answer.sentiment, uncertain.probability >= card.threshold! ? "positive" : "negative");
+    assert.ok(answer.confidence < 0.55, String(answer.confidence));
   });
 
   it("mounts POST /api/predict/sentiment only when the model is loaded, with a 1..10,000-character body", async () => {

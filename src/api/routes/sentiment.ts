@@ -19,12 +19,6 @@ import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
 export const SENTIMENT_MODEL = "sentiment";
 
-/**
- * P(positive) strictly within this distance of 0.5 is answered "neutral": the model cannot tell.
- * On the validation sentences 5% fall in (0.45, 0.55), where its accuracy is 50% (chance); outside
- * the band it is about 88%. A wider band would also call many real reviews neutral.
- */
-export const NEUTRAL_BAND = 0.05;
 /** keywords returned per prediction */
 export const KEYWORDS = 5;
 const TEXT_FEATURE = "text";
@@ -43,12 +37,16 @@ export interface SentimentPrediction {
 }
 
 /**
- * "positive" / "negative" by P(positive) against 0.5, "neutral" inside the NEUTRAL_BAND or when not
- * one term of the text is in the model's vocabulary (`hasEvidence` false: nothing to go on).
+ * "positive" / "negative" by P(positive) against the card's threshold, the decision `/api/v1/predict`
+ * labels with and the card's accuracy measures; "neutral" when not one term of the text is in the
+ * model's vocabulary (`hasEvidence` false: the probability is the model's prior, nothing to go on).
+ * The model learnt two classes only, so it has no sign of neutral text beyond that: an uncertain
+ * answer shows in `confidence` near 0.5. Calling it "neutral" would not find neutral texts; it would
+ * turn the model's least certain answers, half of them right, into wrong ones.
  */
-export function sentimentLabel(probability: number, hasEvidence = true): Sentiment {
-  if (!hasEvidence || (probability > 0.5 - NEUTRAL_BAND && probability < 0.5 + NEUTRAL_BAND)) return "neutral";
-  return probability >= 0.5 ? "positive" : "negative";
+export function sentimentLabel(probability: number, threshold: number, hasEvidence = true): Sentiment {
+  if (!hasEvidence) return "neutral";
+  return probability >= threshold ? "positive" : "negative";
 }
 
 interface TextParts {
@@ -78,14 +76,15 @@ function textParts(card: ModelCard): TextParts | null {
  */
 export function sentimentPrediction(model: { card: ModelCard; encoder: Encoder }, text: string, probability: number): SentimentPrediction {
   const { card } = model;
+  const threshold = card.threshold ?? 0.5;
   const explainer = card.explainer;
   const encoded = model.encoder({ [TEXT_FEATURE]: text });
   const parts = textParts(card);
   if (!encoded.ok || !parts || explainer?.kind !== "linear") {
-    return { sentiment: sentimentLabel(probability), confidence: confidenceOf(probability), score: scoreOf(probability), keywords: [] };
+    return { sentiment: sentimentLabel(probability, threshold), confidence: confidenceOf(probability), score: scoreOf(probability), keywords: [] };
   }
   const hasEvidence = parts.columns.some(({ col }) => encoded.vector[col] !== 0);
-  const sentiment = sentimentLabel(probability, hasEvidence);
+  const sentiment = sentimentLabel(probability, threshold, hasEvidence);
   const { positive, negative } = textKeywords({
     analyzer: parts.analyzer,
     text,

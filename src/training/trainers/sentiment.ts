@@ -242,8 +242,8 @@ export function trainSentiment(prepared: Prepared, options: { log?: (line: strin
       "Probability that a short English text (a review sentence) is positive. L2-regularised logistic regression on " +
       "TF-IDF word n-grams with negation marking and AFINN-165 valence terms, trained on the UCI Sentiment Labelled " +
       "Sentences (Amazon, IMDb and Yelp reviews). `probabilities[:,1]` is P(positive); `threshold` 0.5 turns it into " +
-      "positive/negative, and the sentiment API answers \"neutral\" when P(positive) is within 0.05 of 0.5 or no word of " +
-      "the text is in the vocabulary. The text " +
+      "positive/negative (the seed sentiment route's label too, which answers \"neutral\" only when no word of " +
+      "the text is in the vocabulary). The text " +
       "feature's analyzer states the whole tokenisation and its `term` encoding columns are the vocabulary with idf. " +
       "Trained on one-sentence reviews: long documents, other domains and sarcasm are outside what it has seen.",
     task: "binary_classification",
