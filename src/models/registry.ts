@@ -40,6 +40,8 @@ export class ModelRegistry {
   private readonly active = new Map<string, LoadedModel>();
   /** versions being loaded after start, so that two callers share one ONNX session */
   private readonly loading = new Map<string, Promise<LoadedModel>>();
+  /** the models whose explanation tables this process builds ahead: see prepareExplainers */
+  private explained: Set<string> | "all" = new Set();
 
   private constructor(
     private readonly dir: string,
@@ -115,7 +117,7 @@ export class ModelRegistry {
       await trx("model_versions").where({ model_id: row.id, is_active: true }).update({ is_active: false });
       await trx("model_versions").where({ model_id: row.id, version }).update({ is_active: true, activated_at: trx.fn.now() });
     });
-    this.active.set(name, model);
+    this.serve(model);
     return { model, previous };
   }
 
@@ -128,7 +130,7 @@ export class ModelRegistry {
     for (const { name, version } of rows) {
       if (!this.versions.has(name) || this.active.get(name)?.version === version) continue;
       try {
-        this.active.set(name, await this.ensureLoaded(name, version));
+        this.serve(await this.ensureLoaded(name, version));
         this.log.info({ model: name, version }, "model version activated");
       } catch (err) {
         this.log.warn({ err, model: name, version }, "active version not on this node; still serving the previous one");
@@ -173,18 +175,31 @@ export class ModelRegistry {
    * Builds the explanation tables of the active versions of `names` (all models when omitted), one
    * model per macrotask, for a pipeline that explains what it scores. The tables are otherwise
    * built on a version's first explanation (see tree-shap.ts), which that first batch would wait
-   * for (lead_conversion's take ~0.3 s); building them all at load cost every process ~1 s.
+   * for (lead_conversion's take ~0.3 s); building them all at load cost every process ~1 s. A
+   * version activated later has its tables built as it becomes active, too.
    */
   prepareExplainers(names?: readonly string[]): void {
-    const prepare = (models: LoadedModel[]): void => {
-      const [model, ...rest] = models;
-      if (!model) return;
-      setImmediate(() => {
-        model.explain!(new Float32Array(model.encoder.width), 0);
-        prepare(rest);
-      }).unref();
-    };
-    prepare(this.listActive().filter((m) => m.explain && (!names || names.includes(m.name))));
+    if (!names) this.explained = "all";
+    else if (this.explained !== "all") for (const name of names) this.explained.add(name);
+    this.buildExplainers(this.listActive().filter((m) => this.explainsAhead(m)));
+  }
+
+  private explainsAhead(model: LoadedModel): boolean {
+    return model.explain !== null && (this.explained === "all" || this.explained.has(model.name));
+  }
+
+  private buildExplainers(models: LoadedModel[]): void {
+    const [model, ...rest] = models;
+    if (!model) return;
+    setImmediate(() => {
+      model.explain!(new Float32Array(model.encoder.width), 0);
+      this.buildExplainers(rest);
+    }).unref();
+  }
+
+  private serve(model: LoadedModel): void {
+    this.active.set(model.name, model);
+    if (this.explainsAhead(model)) this.buildExplainers([model]);
   }
 
   listVersions(name: string): LoadedModel[] {

@@ -59,6 +59,14 @@ describe("activating a model version", () => {
   it("serves the newest version until an admin activates another, on every node, and records it in Postgres", async () => {
     assert.equal(await scoredWith(), "1.1.0");
     assert.equal((await user.post("/api/v1/models/churn_telco/activate", { version: "1.0.0" })).status, 403);
+    // the scorer explains every prediction, so it builds a version's explainer as it becomes active
+    const target = b.registry.listVersions("churn_telco").find((v) => v.version === "1.0.0")!;
+    const explain = target.explain!;
+    let explained = 0;
+    target.explain = (flat, offset) => {
+      explained++;
+      return explain(flat, offset);
+    };
 
     const res = await admin.post("/api/v1/models/churn_telco/activate", { version: "v1.0.0" });
     assert.equal(res.status, 200, res.text);
@@ -66,8 +74,9 @@ describe("activating a model version", () => {
     assert.equal(res.body.active, true);
     assert.equal(res.body.previous_version, "1.1.0");
     assert.equal(activeIn(a), "1.0.0");
+    await eventually(async () => (activeIn(b) === "1.0.0" ? true : undefined), 5_000, "the scorer process to adopt 1.0.0");
+    await eventually(async () => (explained > 0 ? true : undefined), 2_000, "its explainer built before any request");
     await scorerServes("1.0.0");
-    assert.equal(activeIn(b), "1.0.0");
 
     const rows = await a.db("model_versions").join("models", "models.id", "model_versions.model_id").where({ name: "churn_telco" }).select("version", "is_active");
     assert.deepEqual(rows.filter((r) => r.is_active).map((r) => r.version), ["1.0.0"]);
