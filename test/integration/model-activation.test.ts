@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -126,5 +130,71 @@ describe("activating a model version", () => {
     b = await startTestPlatform(config, { api: false, pipelines: ["scorer"] });
     assert.equal(activeIn(b), "1.2.0");
     assert.equal(await scoredWith(), "1.2.0");
+  });
+});
+
+const NATS_SERVER = "/usr/sbin/nats-server";
+
+/** A NATS server of this test's own, which it can stop and start again on the same port and store. */
+async function privateNats(storeDir: string) {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: "ignore" });
+    await eventually(
+      () =>
+        new Promise<true | undefined>((resolve) => {
+          const socket = connect(port, "127.0.0.1");
+          socket.on("connect", () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.on("error", () => resolve(undefined));
+        }),
+      10_000,
+      "nats-server to listen",
+    );
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    await exited;
+  };
+  await start();
+  return { url: `nats://127.0.0.1:${port}`, start, stop };
+}
+
+describe("a process that missed an activation", { skip: existsSync(NATS_SERVER) ? false : `no ${NATS_SERVER}` }, () => {
+  it("adopts the active version from Postgres when NATS comes back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tidecast-models-"));
+    const store = await mkdtemp(join(tmpdir(), "tidecast-nats-"));
+    for (const version of ["1.0.0", "1.1.0"]) await cp(join(SHIPPED, version), join(dir, "churn_telco", version), { recursive: true });
+    const nats = await privateNats(store);
+    const config = isolatedConfig({ MODELS_DIR: dir, NATS_URL: nats.url });
+    const platform = await startTestPlatform(config, { api: true, pipelines: [] });
+    try {
+      assert.equal(platform.registry.get("churn_telco").version, "1.1.0");
+      await nats.stop();
+      // what another node's activation stores while this one cannot hear its announcement
+      const model = await platform.db("models").where({ name: "churn_telco" }).first("id");
+      await platform.db.transaction(async (trx) => {
+        await trx("model_versions").where({ model_id: model.id }).update({ is_active: false });
+        await trx("model_versions").where({ model_id: model.id, version: "1.0.0" }).update({ is_active: true });
+      });
+      await nats.start();
+      await eventually(async () => (platform.registry.get("churn_telco").version === "1.0.0" ? true : undefined), 15_000, "adoption after the reconnect");
+    } finally {
+      await platform.close();
+      await dropIsolated(config);
+      await nats.stop();
+      await rm(dir, { recursive: true, force: true });
+      await rm(store, { recursive: true, force: true });
+    }
   });
 });
