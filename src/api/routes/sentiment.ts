@@ -71,20 +71,20 @@ function textParts(card: ModelCard): TextParts | null {
  * encoded again with the model's encoder and each present term's contribution to the logit,
  * `coefficient × (x − column mean)` (the linear explainer's definition), is ranked (`textKeywords`:
  * an AFINN valence term's share goes to the words that produced it). A positive answer lists the
- * terms pushing towards positive, a negative one those pushing towards negative, a neutral one the
- * strongest either way. Negated words appear with their marker (`not_good`).
+ * terms pushing towards positive, a negative one those pushing towards negative; a neutral one has
+ * no known term, so none. Negated words appear with their marker (`not_good`).
  */
 export function sentimentPrediction(model: { card: ModelCard; encoder: Encoder }, text: string, probability: number): SentimentPrediction {
   const { card } = model;
   const threshold = card.threshold ?? 0.5;
+  const strength = { confidence: confidenceOf(probability), score: scoreOf(probability) };
   const explainer = card.explainer;
   const encoded = model.encoder({ [TEXT_FEATURE]: text });
   const parts = textParts(card);
-  if (!encoded.ok || !parts || explainer?.kind !== "linear") {
-    return { sentiment: sentimentLabel(probability, threshold), confidence: confidenceOf(probability), score: scoreOf(probability), keywords: [] };
-  }
+  if (!encoded.ok || !parts || explainer?.kind !== "linear") return { sentiment: sentimentLabel(probability, threshold), ...strength, keywords: [] };
   const hasEvidence = parts.columns.some(({ col }) => encoded.vector[col] !== 0);
   const sentiment = sentimentLabel(probability, threshold, hasEvidence);
+  if (sentiment === "neutral") return { sentiment, ...strength, keywords: [] };
   const { positive, negative } = textKeywords({
     analyzer: parts.analyzer,
     text,
@@ -94,13 +94,7 @@ export function sentimentPrediction(model: { card: ModelCard; encoder: Encoder }
     columnMeans: explainer.column_means,
     limit: KEYWORDS,
   });
-  const chosen =
-    sentiment === "positive"
-      ? positive
-      : sentiment === "negative"
-        ? negative
-        : [...positive, ...negative].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, KEYWORDS);
-  return { sentiment, confidence: confidenceOf(probability), score: scoreOf(probability), keywords: chosen.map((c) => c.term) };
+  return { sentiment, ...strength, keywords: (sentiment === "positive" ? positive : negative).map((c) => c.term) };
 }
 
 const SentimentResponse = z
