@@ -94,11 +94,11 @@ export class ModelRegistry {
   }
 
   /**
-   * Makes `version` the model's active one, here and in Postgres, and returns it with the version
-   * it replaces. A version whose input contract differs is refused (409): it would break the model's
+   * Makes `version` the model's active one, here and in Postgres (with who asked), and returns it
+   * with the version it replaces. A version whose input contract differs is refused (409): it would break the model's
    * clients and the seed routes' schemas, so it belongs under a new model name.
    */
-  async activate(db: Knex, name: string, version: string): Promise<{ model: LoadedModel; previous: LoadedModel }> {
+  async activate(db: Knex, name: string, version: string, activatedBy: number): Promise<{ model: LoadedModel; previous: LoadedModel }> {
     const previous = this.get(name);
     const model = await this.ensureLoaded(name, version);
     const changes = inputContractChanges(previous.card, model.card);
@@ -115,7 +115,7 @@ export class ModelRegistry {
       const row = await trx("models").where({ name }).forUpdate().first("id");
       await recordVersion(trx, row.id, model);
       await trx("model_versions").where({ model_id: row.id, is_active: true }).update({ is_active: false });
-      await trx("model_versions").where({ model_id: row.id, version }).update({ is_active: true, activated_at: trx.fn.now() });
+      await trx("model_versions").where({ model_id: row.id, version }).update({ is_active: true, activated_at: trx.fn.now(), activated_by: activatedBy });
     });
     this.serve(model);
     return { model, previous };

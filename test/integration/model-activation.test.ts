@@ -31,6 +31,7 @@ describe("activating a model version", () => {
   let a: Platform;
   let b: Platform;
   let admin: ReturnType<typeof client>;
+  let adminId: number;
   let user: ReturnType<typeof client>;
 
   before(async () => {
@@ -40,7 +41,7 @@ describe("activating a model version", () => {
     // two processes of one install (same schema and subjects): the API, and the scorer that answers it
     a = await startTestPlatform(config, { api: true, pipelines: [] });
     b = await startTestPlatform(config, { api: false, pipelines: ["scorer"] });
-    admin = (await signedInClient(a, "admin")).http;
+    ({ http: admin, userId: adminId } = await signedInClient(a, "admin"));
     user = (await signedInClient(a)).http;
   });
   after(async () => {
@@ -86,6 +87,13 @@ describe("activating a model version", () => {
     assert.deepEqual(rows.filter((r) => r.is_active).map((r) => r.version), ["1.0.0"]);
     const listed = await admin.get("/api/v1/models/churn_telco/versions");
     assert.deepEqual(listed.body.items.filter((v: { active: boolean }) => v.active).map((v: { version: string }) => v.version), ["1.0.0"]);
+    // who switched it and when; the version the platform activated at first start has no author
+    const byVersion = Object.fromEntries(listed.body.items.map((v: { version: string }) => [v.version, v]));
+    const { username } = await a.db("users").where({ id: adminId }).first("username");
+    assert.equal(byVersion["1.0.0"].activated_by, username);
+    assert.ok(Date.now() - Date.parse(byVersion["1.0.0"].activated_at) < 60_000, byVersion["1.0.0"].activated_at);
+    assert.equal(byVersion["1.1.0"].activated_by, null);
+    assert.ok(byVersion["1.1.0"].activated_at);
   });
 
   it("loads a version written after start, on every node", async () => {

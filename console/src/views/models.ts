@@ -16,6 +16,8 @@ interface Version {
   created_at: string;
   algorithm: string;
   metrics: Record<string, number>;
+  activated_at: string | null;
+  activated_by: string | null;
 }
 
 /** Each model's versions, the active one, its card metrics and feature importance; admins activate a version. */
@@ -84,12 +86,13 @@ export class TcModels extends LitElement {
         <div>
           <h2>${this.selected} ${this.message ? html`<small class="note" data-testid="models-message">${this.message}</small>` : ""}</h2>
           <table>
-            <thead><tr><th>version</th><th>active</th><th>algorithm</th><th>created</th><th>validation metrics</th></tr></thead>
+            <thead><tr><th>version</th><th>active</th><th>algorithm</th><th>created</th><th>last activated</th><th>validation metrics</th></tr></thead>
             <tbody>
               ${this.versions.map(
                 (v) => html`<tr data-version=${v.version}>
                   <td>${v.version}</td>
                   <td>${v.active ? "● active" : this.canActivate ? html`<button @click=${() => this.activate(v.version)}>Activate</button>` : ""}</td><td>${v.algorithm}</td><td>${v.created_at.slice(0, 10)}</td>
+                  <td>${v.activated_at ? `${v.activated_at.slice(0, 16).replace("T", " ")} UTC${v.activated_by ? ` by ${v.activated_by}` : ""}` : ""}</td>
                   <td>${Object.entries(v.metrics).map(([k, x]) => html`<span class="metric">${k} ${num(x, 4)}</span>`)}</td>
                 </tr>`,
               )}

@@ -1,3 +1,4 @@
+import type { Knex } from "knex";
 import { announceActivation, EXPLANATION_METHODS, VERSION_PATTERN, type LoadedModel } from "../../models/index.ts";
 import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -63,6 +64,15 @@ function summary(model: LoadedModel, activeVersion: string) {
   };
 }
 
+/** When each version of a model was last activated, and by which user. */
+function lastActivations(db: Knex, model: string): Promise<{ version: string; activated_at: Date | null; username: string | null }[]> {
+  return db("model_versions")
+    .join("models", "models.id", "model_versions.model_id")
+    .leftJoin("users", "users.id", "model_versions.activated_by")
+    .where("models.name", model)
+    .select("model_versions.version", "model_versions.activated_at", "users.username");
+}
+
 /** Seed 001's model catalogue: every model with its feature schema, card and versions. */
 export function modelRoutes(deps: ApiDeps) {
   const { registry } = deps;
@@ -105,13 +115,16 @@ export function modelRoutes(deps: ApiDeps) {
     route({
       method: "get",
       path: "/api/v1/models/{model_id}/versions",
-      summary: "A model's versions, newest first",
+      summary: "A model's versions, newest first, with when and by whom each was last activated",
       tags: ["models"],
       access: "user",
       params: ModelId,
       responses: { 200: { description: "versions" }, ...notFound },
-      handler: ({ params }) => {
+      handler: async ({ params }) => {
         const active = registry.get(params.model_id).version;
+        const activations = new Map(
+          (await lastActivations(deps.db, params.model_id)).map((a) => [a.version, { activated_at: a.activated_at, activated_by: a.username }]),
+        );
         const items = registry.listVersions(params.model_id).map((v) => ({
           version: v.version,
           active: v.version === active,
@@ -119,6 +132,8 @@ export function modelRoutes(deps: ApiDeps) {
           algorithm: v.card.algorithm,
           artifact_sha256: v.sha256,
           metrics: v.card.metrics.validation,
+          // activated_by is null when the platform activated it (a model's first start)
+          ...(activations.get(v.version) ?? { activated_at: null, activated_by: null }),
         }));
         return { body: { model_id: params.model_id, items, total: items.length } };
       },
@@ -153,8 +168,8 @@ export function modelRoutes(deps: ApiDeps) {
         ...notFound,
         409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
       },
-      handler: async ({ params, body }) => {
-        const { model, previous } = await registry.activate(deps.db, params.model_id, body.version);
+      handler: async ({ params, body, principal }) => {
+        const { model, previous } = await registry.activate(deps.db, params.model_id, body.version, principal!.userId);
         announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, model.name, model.version);
         deps.log.info({ model: model.name, version: model.version, previous: previous.version }, "model version activated");
         return { body: { ...summary(model, model.version), previous_version: previous.version, artifact_sha256: model.sha256 } };
