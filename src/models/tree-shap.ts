@@ -123,27 +123,30 @@ interface PackedTables {
 }
 
 function pack(trees: readonly CompiledTree[], tables: readonly TreeTable[], tests: SplitTests): PackedTables {
-  const splits = tables.reduce((n, t) => n + t.splits.length, 0);
-  const packed: PackedTables = {
+  const splitStart = starts(tables.map((t) => t.splits.length));
+  return {
     trees: tables.length,
-    splitStart: new Int32Array(tables.length + 1),
-    splitTest: new Int32Array(splits),
-    featureStart: new Int32Array(tables.length + 1),
+    splitStart,
+    splitTest: Int32Array.from(tables.flatMap((table, t) => table.splits.map((node) => tests.of(trees[t]!, node)))),
+    featureStart: starts(tables.map((t) => t.features.length)),
     featureColumn: Int32Array.from(tables.flatMap((t) => t.features)),
-    valueStart: new Int32Array(tables.length),
-    values: new Float64Array(tables.reduce((n, t) => n + t.values.length, 0)),
+    ...concatValues(tables),
   };
-  let at = 0;
-  tables.forEach((table, t) => {
-    const s0 = packed.splitStart[t]!;
-    table.splits.forEach((node, b) => (packed.splitTest[s0 + b] = tests.of(trees[t]!, node)));
-    packed.splitStart[t + 1] = s0 + table.splits.length;
-    packed.featureStart[t + 1] = packed.featureStart[t]! + table.features.length;
-    packed.valueStart[t] = at;
-    packed.values.set(table.values, at);
-    at += table.values.length;
-  });
-  return packed;
+}
+
+/** Where each of consecutive runs of `lengths` starts, and (last entry) where the last one ends. */
+function starts(lengths: readonly number[]): Int32Array {
+  const out = new Int32Array(lengths.length + 1);
+  lengths.forEach((n, i) => (out[i + 1] = out[i]! + n));
+  return out;
+}
+
+/** The tables' values end to end, and where each table's start. */
+function concatValues(tables: ReadonlyArray<{ values: Float64Array }>): { valueStart: Int32Array; values: Float64Array } {
+  const valueStart = starts(tables.map((t) => t.values.length));
+  const values = new Float64Array(valueStart[tables.length]!);
+  tables.forEach((t, i) => values.set(t.values, valueStart[i]));
+  return { valueStart: valueStart.subarray(0, tables.length), values };
 }
 
 /**
@@ -195,26 +198,16 @@ function tabulateLeaves(t: CompiledTree, tests: SplitTests, room: number): LeafT
 
 function packLeaves(tables: readonly LeafTable[]): PackedLeaves {
   const steps = tables.flatMap((t) => t.steps);
-  const packed: PackedLeaves = {
+  return {
     leaves: tables.length,
-    stepStart: new Int32Array(tables.length + 1),
+    stepStart: starts(tables.map((t) => t.steps.length)),
     stepTest: Int32Array.from(steps, (s) => s.test),
     stepWent: Uint8Array.from(steps, (s) => s.went),
     stepBit: Uint8Array.from(steps, (s) => s.bit),
-    columnStart: new Int32Array(tables.length + 1),
+    columnStart: starts(tables.map((t) => t.columns.length)),
     column: Int32Array.from(tables.flatMap((t) => t.columns)),
-    valueStart: new Int32Array(tables.length),
-    values: new Float64Array(tables.reduce((n, t) => n + t.values.length, 0)),
+    ...concatValues(tables),
   };
-  let at = 0;
-  tables.forEach((table, l) => {
-    packed.stepStart[l + 1] = packed.stepStart[l]! + table.steps.length;
-    packed.columnStart[l + 1] = packed.columnStart[l]! + table.columns.length;
-    packed.valueStart[l] = at;
-    packed.values.set(table.values, at);
-    at += table.values.length;
-  });
-  return packed;
 }
 
 export interface TreeShapExplainer {
