@@ -77,6 +77,14 @@ describe("CSV imports", () => {
       timeoutMs,
       `import ${id}`,
     );
+  /** Uploads `file` to /api/v1/imports for `target` as `as`, and waits for the import to complete. */
+  const importCompleted = async (file: string, target: string, fileName: string, as: typeof user) => {
+    const res = await upload("/api/v1/imports", csv(file), { target }, fileName, as);
+    assert.equal(res.status, 202, res.text);
+    const done = await waitDone(res.body.import_id, 30_000, as);
+    assert.equal(done.status, "completed", done.error);
+    return done;
+  };
 
   it("scores a seed upload row by row and answers with the predictions and the data-quality report", async () => {
     const res = await upload("/api/upload/csv/lead-scoring", csv(LEADS));
@@ -174,10 +182,7 @@ describe("CSV imports", () => {
   it("scores a model's dataset rows as they are: the file's own header, blank cells, ignored columns", async () => {
     const other = await signedInClient(platform);
     const file = "customerID,tenure,MonthlyCharges,Contract,TotalCharges,Churn\nc-1,3,89.5,Month-to-month, ,Yes\nc-2,60,30,Two year,1800,No\n";
-    const res = await upload("/api/v1/imports", csv(file), { target: "predict:churn_telco" }, "telco.csv", other);
-    assert.equal(res.status, 202, res.text);
-    const done = await waitDone(res.body.import_id, 30_000, other);
-    assert.equal(done.status, "completed", done.error);
+    const done = await importCompleted(file, "predict:churn_telco", "telco.csv", other);
     assert.deepEqual(done.report.rows, { total: 2, valid: 2, rejected: 0 });
     assert.deepEqual(done.report.ignored_columns, ["customerID", "Churn"]);
     assert.deepEqual(done.report.columns.contract_type, { missing: 0, invalid: 0, outliers: 0 });
@@ -194,10 +199,7 @@ describe("CSV imports", () => {
     const other = await signedInClient(platform);
     const header = '"age";"job";"marital";"education";"default";"housing";"loan";"contact";"month";"day_of_week";"duration";"campaign";"pdays";"previous";"poutcome";"emp.var.rate";"cons.price.idx";"cons.conf.idx";"euribor3m";"nr.employed";"y"';
     const file = `${header}\n56;"housemaid";"married";"basic.4y";"no";"no";"no";"telephone";"may";"mon";261;1;999;0;"nonexistent";1.1;93.994;-36.4;4.857;5191;"no"\n`;
-    const res = await upload("/api/v1/imports", csv(file), { target: "predict:lead_conversion" }, "bank.csv", other);
-    assert.equal(res.status, 202, res.text);
-    const done = await waitDone(res.body.import_id, 30_000, other);
-    assert.equal(done.status, "completed", done.error);
+    const done = await importCompleted(file, "predict:lead_conversion", "bank.csv", other);
     assert.deepEqual(done.report.rows, { total: 1, valid: 1, rejected: 0 });
     assert.deepEqual(done.report.ignored_columns, ["duration", "y"]);
     assert.deepEqual(done.report.columns.emp_var_rate, { missing: 0, invalid: 0, outliers: 0 });
