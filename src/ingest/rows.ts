@@ -102,12 +102,13 @@ function predictValidator(model: LoadedModel, header: readonly string[], ctx: Im
   const standsFor = header.map((column) => encoder.resolveField(column));
   for (const spec of card.features) {
     const names = [spec.name, ...(spec.aliases ?? [])];
-    const columns = header.filter((_, i) => standsFor[i] !== undefined && names.includes(standsFor[i]!));
-    if (columns.length > 1) {
-      throw new HeaderError(`the header names feature "${spec.name}" ${columns.length} times (${columns.map((c) => JSON.stringify(c)).join(", ")}): keep one of those columns`, { header });
+    const indexes = standsFor.flatMap((name, i) => (name !== undefined && names.includes(name) ? [i] : []));
+    if (indexes.length > 1) {
+      const columns = indexes.map((i) => JSON.stringify(header[i]));
+      throw new HeaderError(`the header names feature "${spec.name}" ${indexes.length} times (${columns.join(", ")}): keep one of those columns`, { header });
     }
-    if (columns.length === 0) continue;
-    const index = header.indexOf(columns[0]!);
+    const [index] = indexes;
+    if (index === undefined) continue;
     present.push({ spec, index, categories: spec.type === "category" && !spec.multiple && spec.categories ? new Set(spec.categories) : null });
   }
   const missing = card.features.filter((f) => f.required && !present.some((p) => p.spec === f)).map((f) => f.name);
