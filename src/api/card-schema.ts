@@ -2,7 +2,14 @@ import { DEFAULT_TEXT_MAX_LENGTH } from "../models/card.ts";
 import type { ModelCard } from "../models/index.ts";
 import { z } from "./openapi-zod.ts";
 
-const BOOLEAN_LIKE = z.union([z.boolean(), z.literal(0), z.literal(1), z.string().regex(/^\s*(yes|no|true|false|0|1)?\s*$/i)]);
+/** a field's type error in the encoder's words ("is required" when it is missing), not zod's "Invalid input" of a union */
+const typeError = (expected: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : `must be ${expected}`) });
+
+const BOOLEAN = "a boolean (true/false, yes/no or 1/0)";
+const BOOLEAN_LIKE = z.union(
+  [z.boolean(), z.literal(0), z.literal(1), z.string().regex(/^\s*(yes|no|true|false|0|1)?\s*$/i, `must be ${BOOLEAN}`)],
+  typeError(BOOLEAN),
+);
 /** a number, or its decimal text as a CSV reader yields it ("" = missing); the encoder parses it */
 const NUMERIC_TEXT = z.string().max(64);
 
@@ -21,20 +28,20 @@ export function featuresSchema(card: ModelCard) {
     const range = f.min !== undefined && f.max !== undefined ? ` Training range ${f.min}–${f.max}; outside it: ${f.out_of_range}.` : "";
     switch (f.type) {
       case "number":
-        field = z.union([z.number(), NUMERIC_TEXT]).describe(`${f.description}${range}`);
+        field = z.union([z.number(), NUMERIC_TEXT], typeError("a number")).describe(`${f.description}${range}`);
         break;
       case "integer":
-        field = z.union([z.number().int(), NUMERIC_TEXT]).describe(`${f.description}${range}`);
+        field = z.union([z.number().int(), NUMERIC_TEXT], typeError("an integer")).describe(`${f.description}${range}`);
         break;
       case "boolean":
         field = BOOLEAN_LIKE.describe(f.description);
         break;
       case "text":
-        field = z.string().min(1).max(f.max_length ?? DEFAULT_TEXT_MAX_LENGTH).describe(f.description);
+        field = z.string(typeError("a string")).min(1).max(f.max_length ?? DEFAULT_TEXT_MAX_LENGTH).describe(f.description);
         break;
       case "category":
         field = z
-          .string()
+          .string(typeError("a string"))
           .max(200)
           .describe(`${f.description} Known values: ${(f.categories ?? []).join(", ")}; other values: ${f.unknown_category}.`);
         break;
