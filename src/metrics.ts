@@ -98,6 +98,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
       registers,
     }),
+    scoreBuckets: new Histogram({
+      name: "model_prediction_buckets",
+      help: "Distribution of prediction buckets (1-5) of models that rank their scores in buckets",
+      labelNames: ["model"] as const,
+      buckets: [1, 2, 3, 4, 5],
+      registers,
+    }),
     consumerPending: new Gauge({
       name: "tidecast_consumer_pending_messages",
       help: "Messages in the stream not yet delivered to the consumer",

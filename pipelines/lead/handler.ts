@@ -158,7 +158,9 @@ export function createLeadHandler(deps: PipelineDeps) {
         const previousTier = a.state.tier;
         const score = scores.get(a.model)![a.row]!;
         // lead_scoring has no score buckets: its leads have a score but no tier
-        const tier = a.model === b2b ? scoreBucket(buckets, score).tier! : null;
+        const bucket = a.model === b2b ? scoreBucket(buckets, score) : null;
+        if (bucket) metrics.scoreBuckets.observe({ model: b2b.name }, bucket.bucket);
+        const tier = bucket ? bucket.tier! : null;
         Object.assign(a.state, { score, tier, model: a.model.name, modelVersion: a.model.version, scoredAt: new Date() });
         history.add({
           leadId: a.state.leadId,

@@ -108,6 +108,7 @@ export function createScorerHandler(deps: PipelineDeps) {
         const output = presentPrediction(model, score, model.explain?.(encoded.flat, r * model.encoder.width) ?? null, row(r));
         metrics.predictions.inc({ model: model.name });
         metrics.scores.observe({ model: model.name }, score);
+        if (typeof output.details.bucket === "number") metrics.scoreBuckets.observe({ model: model.name }, output.details.bucket);
         rows.push({
           ...baseRow(item, model.version),
           status: "completed",

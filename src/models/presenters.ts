@@ -1,4 +1,4 @@
-import type { ModelCard } from "./card.ts";
+import { scoreBucket, type ModelCard } from "./card.ts";
 import type { Contributions } from "./explain.ts";
 import type { RowOutputs } from "./onnx-runtime.ts";
 import type { LoadedModel } from "./registry.ts";
@@ -16,7 +16,10 @@ export interface PredictionOutput {
   confidence: number | null;
   /** top contributions to the raw score, when the model can be explained */
   contributions: Contributions | null;
-  /** the model family's own fields (seed 000 shapes), e.g. churn risk level */
+  /**
+   * the model family's own fields (seed 000 shapes), e.g. churn risk level; a model whose card has
+   * `score_buckets` adds its `bucket` (1-based) and `tier` (seed 002)
+   */
   details: Record<string, unknown>;
 }
 
@@ -59,6 +62,10 @@ export function presentPrediction(
       key_factors: (contributions ?? []).slice(0, KEY_FACTORS).map((c) => c.feature),
       retention_score: round((1 - score) * 100, 1),
     });
+  }
+  if (model.card.score_buckets) {
+    const { bucket, tier } = scoreBucket(model.card.score_buckets, score);
+    Object.assign(details, tier === undefined ? { bucket } : { bucket, tier });
   }
   if (outputs) Object.assign(details, outputDetails(model.card, score, outputs));
   return {
