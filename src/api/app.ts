@@ -24,6 +24,7 @@ import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
 import { recommendationRoutes } from "./routes/recommendations.ts";
+import { leadScoreRoutes } from "./routes/lead-score.ts";
 import { sentimentRoutes } from "./routes/sentiment.ts";
 import { importRoutes, mountUploadRoutes } from "./routes/imports.ts";
 import { trainingRoutes } from "./routes/training.ts";
@@ -39,6 +40,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...authRoutes(deps),
     ...predictRoutes(deps),
     ...sentimentRoutes(deps),
+    ...leadScoreRoutes(deps),
     ...predictionRoutes(deps),
     ...recommendationRoutes(deps),
     ...modelRoutes(deps),
