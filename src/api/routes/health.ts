@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { route } from "../route-table.ts";
+import { ALERT_PERCENT, resourceMonitor } from "../system-resources.ts";
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -42,6 +43,7 @@ const CheckSchema = z.object({ status: z.enum(["ok", "fail"]), latency_ms: z.num
 
 export function healthRoutes(deps: ApiDeps) {
   const primary = () => deps.registry.listActive()[0];
+  const resources = resourceMonitor();
   return [
     route({
       method: "get",
@@ -116,6 +118,15 @@ export function healthRoutes(deps: ApiDeps) {
           },
         };
       },
+    }),
+    route({
+      method: "get",
+      path: "/resources",
+      summary: `Host CPU, memory, disk and network use, and this process's; alert flags above ${ALERT_PERCENT} % (seed 002)`,
+      tags: ["health"],
+      access: "public",
+      responses: { 200: { description: "a snapshot, at most a second old" } },
+      handler: async () => ({ body: await resources.snapshot() }),
     }),
     route({
       method: "get",
