@@ -24,6 +24,7 @@ import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
 import { recommendationRoutes } from "./routes/recommendations.ts";
+import { explainRoutes } from "./routes/explain.ts";
 import { leadScoreRoutes } from "./routes/lead-score.ts";
 import { sentimentRoutes } from "./routes/sentiment.ts";
 import { importRoutes, mountUploadRoutes } from "./routes/imports.ts";
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...predictRoutes(deps),
     ...sentimentRoutes(deps),
     ...leadScoreRoutes(deps),
+    ...explainRoutes(deps),
     ...predictionRoutes(deps),
     ...recommendationRoutes(deps),
     ...modelRoutes(deps),
