@@ -26,6 +26,7 @@ import { predictionRoutes } from "./routes/predictions.ts";
 import { recommendationRoutes } from "./routes/recommendations.ts";
 import { explainRoutes } from "./routes/explain.ts";
 import { leadScoreRoutes } from "./routes/lead-score.ts";
+import { seedPredictRoutes } from "./routes/seed-predict.ts";
 import { sentimentRoutes } from "./routes/sentiment.ts";
 import { importRoutes, mountUploadRoutes } from "./routes/imports.ts";
 import { trainingRoutes } from "./routes/training.ts";
@@ -40,6 +41,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...healthRoutes(deps),
     ...authRoutes(deps),
     ...predictRoutes(deps),
+    ...seedPredictRoutes(deps),
     ...sentimentRoutes(deps),
     ...leadScoreRoutes(deps),
     ...explainRoutes(deps),

@@ -167,6 +167,14 @@ export class ModelRegistry {
     return model;
   }
 
+  /**
+   * The version that scored a prediction, for presenting it with its own card; the active one when
+   * this process has not loaded that version (a scorer elsewhere may have adopted a newer one first).
+   */
+  scoredBy(name: string, version: string): LoadedModel {
+    return this.versions.get(name)?.get(version) ?? this.get(name);
+  }
+
   listActive(): LoadedModel[] {
     return [...this.active.values()].sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -60,6 +60,49 @@ describe("synchronous prediction through the stream", () => {
     assert.ok(loyal.body.prediction.churn_probability < a.body.prediction.churn_probability);
   });
 
+  it("answers POST /api/predict/lead-score in seed 000's shape, its quality on the model's own threshold", async () => {
+    const threshold = (await user.http.get("/api/v1/models/lead_scoring")).body.card.threshold as number;
+    const leads = [
+      { company_size: "1-10", budget: 1000, industry_score: 1 },
+      { company_size: "51-200", budget: 250000, industry_score: 8.5 },
+      { company_size: "1000+", budget: 2000000, industry_score: 9.5, engagement_score: 9, demographic_score: 9, behavioral_score: 9, source_score: 9 },
+    ];
+    const qualities: string[] = [];
+    for (const lead of leads) {
+      const res = await user.http.post("/api/predict/lead-score", lead);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.model, "lead_scoring");
+      assert.equal(res.body.credits_consumed, 1);
+      const p = res.body.prediction;
+      const probability = p.score / 100;
+      assert.equal(p.prediction, probability >= threshold ? 1 : 0);
+      assert.equal(p.quality, probability >= Math.max(0.5, threshold) ? "Hot" : probability >= threshold ? "Warm" : "Cold");
+      assert.deepEqual(p.features_used, Object.keys(lead));
+      assert.equal(p.model_version, res.body.model_version);
+      const stored = await user.http.get(`/api/v1/predictions/${res.body.prediction_id}`);
+      assert.ok(Math.abs(stored.body.score * 100 - p.score) < 0.006);
+      qualities.push(p.quality);
+    }
+    assert.deepEqual(qualities, ["Cold", "Warm", "Hot"], "a weak, a middling and a strong lead");
+    const bad = await user.http.post("/api/predict/lead-score", { company_size: "huge", budget: 1000, industry_score: 20 });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(Object.keys(bad.body.details).sort(), ["company_size", "industry_score"]);
+  });
+
+  it("answers POST /api/predict/sales-forecast with the forecast inside its 95 % interval", async () => {
+    const res = await user.http.post("/api/predict/sales-forecast", { tv: 44.5, radio: 39.3, newspaper: 45.1 });
+    assert.equal(res.status, 200, res.text);
+    const { forecasted_sales: forecast, confidence_interval: ci } = res.body.prediction;
+    assert.ok(ci.lower < forecast && forecast < ci.upper && ci.level === 0.95, JSON.stringify(res.body.prediction));
+    assert.ok(Math.abs(forecast - 10.4) < 1.5, `this row of the advertising data sold 10.4: ${forecast}`);
+    const moreTv = await user.http.post("/api/predict/sales-forecast", { tv: 230.1, radio: 39.3, newspaper: 45.1 });
+    assert.ok(moreTv.body.prediction.forecasted_sales > forecast, "more TV spend, more sales");
+    const clipped = await user.http.post("/api/predict/sales-forecast", { tv: 1000, radio: 37.8, newspaper: 69.2 });
+    assert.match(clipped.body.warnings[0], /^tv: .*clipped/);
+    const missing = await user.http.post("/api/predict/sales-forecast", { tv: 10 });
+    assert.deepEqual(missing.body.details, { radio: ["is required"], newspaper: ["is required"] });
+  });
+
   it("serves any model through POST /api/v1/predict with an exact explanation", async () => {
     const res = await user.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER, include_explanation: true });
     assert.equal(res.status, 200, res.text);

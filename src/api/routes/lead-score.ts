@@ -207,8 +207,7 @@ const FAILURE_STATUS: Record<string, number> = { MODEL_NOT_FOUND: 404, SERVICE_U
 
 function leadScoreBody(deps: ApiDeps, r: PredictSuccess, leadId: string | undefined, includeDetails: boolean, started: number) {
   const { bucket, tier } = r.output.details as { bucket: number; tier: string };
-  // the tiers of the version that scored (an API node without it falls back to the active one)
-  const scoring = deps.registry.listVersions(r.model).find((m) => m.version === r.model_version) ?? deps.registry.get(r.model);
+  const scoring = deps.registry.scoredBy(r.model, r.model_version);
   const details = includeDetails ? { ranking: { tier_definition: scoring.card.score_buckets?.tier_definitions ?? {} } } : {};
   return {
     request_id: r.prediction_id,

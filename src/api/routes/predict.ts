@@ -1,31 +1,8 @@
-import { isMetered } from "../../auth/index.ts";
-import { EXPLANATION_METHODS, type ModelCard } from "../../models/index.ts";
+import { EXPLANATION_METHODS } from "../../models/index.ts";
 import { MAX_BATCH_ROWS, requestPrediction, requestPredictions, type BatchItem, type PredictSuccess } from "../../predictions/index.ts";
-import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
-
-const CHURN_MODEL = "churn_telco";
-
-const ChurnResponse = z
-  .object({
-    model: z.string(),
-    model_version: z.string(),
-    prediction_id: z.uuid(),
-    prediction: z.object({
-      churn_probability: z.number(),
-      risk_level: z.enum(["Low", "Medium", "High"]),
-      confidence: z.number(),
-      prediction: z.number(),
-      key_factors: z.array(z.string()),
-      retention_score: z.number(),
-    }),
-    warnings: z.array(z.string()),
-    processing_time: z.number().describe("seconds"),
-    credits_consumed: z.number(),
-  })
-  .openapi("ChurnPrediction");
 
 const GenericBody = z
   .strictObject({
@@ -91,11 +68,9 @@ const errors = {
   504: { description: "not answered in time; poll the prediction id", schema: ErrorBodySchema },
 };
 
-const seconds = (started: number) => Math.round(performance.now() - started) / 1000;
-
 export function predictRoutes(deps: ApiDeps): AnyRoute[] {
   const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
-  const routes: AnyRoute[] = [
+  return [
     route({
       method: "post",
       path: "/api/v1/predict",
@@ -138,35 +113,6 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
       },
     }),
   ];
-  if (deps.registry.has(CHURN_MODEL)) routes.push(churnRoute(deps, predictDeps, deps.registry.get(CHURN_MODEL).card));
-  return routes;
-}
-
-function churnRoute(_deps: ApiDeps, predictDeps: Parameters<typeof requestPrediction>[0], card: ModelCard): AnyRoute {
-  return route({
-    method: "post",
-    path: "/api/predict/churn",
-    summary: "Churn probability of a telco customer (seed 000)",
-    tags: ["predictions"],
-    access: "user",
-    body: featuresSchema(card).openapi("ChurnFeatures"),
-    responses: { 200: { description: "scored", schema: ChurnResponse }, ...errors },
-    handler: async ({ body, principal }) => {
-      const started = performance.now();
-      const r = await requestPrediction(predictDeps, { model: card.name, features: body, principal: principal!, source: "sync" });
-      return {
-        body: {
-          model: r.model,
-          model_version: r.model_version,
-          prediction_id: r.prediction_id,
-          prediction: r.output.details,
-          warnings: r.warnings,
-          processing_time: seconds(started),
-          credits_consumed: isMetered(principal!) ? 1 : 0,
-        },
-      };
-    },
-  });
 }
 
 const elapsedMs = (started: number) => Math.round((performance.now() - started) * 100) / 100;

@@ -10,7 +10,7 @@
  * out rather than filled with numbers that mean nothing.
  */
 import { isMetered } from "../../auth/index.ts";
-import type { Encoder, LoadedModel, ModelCard } from "../../models/index.ts";
+import type { Encoder, ModelCard } from "../../models/index.ts";
 import { compileAnalyzer, termColumns, textKeywords, type Analyzer } from "../../models/text.ts";
 import { requestPrediction } from "../../predictions/index.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -141,8 +141,8 @@ export function sentimentRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ body, principal }) => {
         const started = performance.now();
         const r = await requestPrediction(predictDeps, { model: SENTIMENT_MODEL, features: { text: body.text }, principal: principal!, source: "sync" });
-        // keywords from the version that scored (an API node without it falls back to the active one)
-        const scoring: LoadedModel = deps.registry.listVersions(r.model).find((m) => m.version === r.model_version) ?? deps.registry.get(r.model);
+        // keywords from the version that scored
+        const scoring = deps.registry.scoredBy(r.model, r.model_version);
         return {
           body: {
             model: r.model,
