@@ -133,6 +133,9 @@ describe("interaction events and the recommendations pipeline", () => {
 
     const few = await user.http.get("/api/v1/recommendations/c-1?limit=3");
     assert.equal(few.body.recommendations.length, 3);
+    const byQuery = await user.http.get("/api/v1/recommendations?customer_id=c-1&limit=3");
+    assert.deepEqual(byQuery.body, few.body, "seed 004's query form answers the same");
+    assert.equal((await user.http.get("/api/v1/recommendations?limit=3")).status, 422, "the customer is required");
     const cold = await user.http.get("/api/v1/recommendations/cold-1");
     assert.equal(cold.body.recommendations.find((r: { product_id: string }) => r.product_id.startsWith(UNKNOWN_ITEM_PREFIX)).description, null);
 

@@ -43,6 +43,34 @@ export function recommendationRoutes(deps: ApiDeps) {
     return map;
   };
 
+  const CustomerId = z.string().regex(SUBJECT_TOKEN, "1-128 characters from A-Z a-z 0-9 _ - : @ + =");
+  const Limit = z.coerce.number().int().min(1).max(50).optional();
+  const responses = {
+    200: { description: "best first", schema: CustomerRecommendationsSchema },
+    404: { description: "no interaction events seen for this customer", schema: ErrorBodySchema },
+  };
+
+  async function current(customerId: string, limit: number | undefined) {
+    const row: StoredRow | undefined = await deps.db("recommendations").where({ customer_id: customerId }).first();
+    if (!row) throw new NotFoundError(`No recommendations for customer '${customerId}': no interaction events seen for it`, { customer_id: customerId });
+    const names = labelsOf(row.model, row.model_version);
+    return {
+      body: {
+        customer_id: row.customer_id,
+        recommendations: row.items.slice(0, limit ?? row.items.length).map((item, k) => ({
+          rank: k + 1,
+          product_id: item.item_id,
+          description: names.get(item.item_id) ?? null,
+          score: item.score,
+          reason: item.reason,
+        })),
+        model_id: row.model,
+        model_version: row.model_version,
+        updated_at: row.updated_at.toISOString(),
+      },
+    };
+  }
+
   return [
     route({
       method: "get",
@@ -50,34 +78,20 @@ export function recommendationRoutes(deps: ApiDeps) {
       summary: "A customer's current recommendations, kept up to date from interaction events",
       tags: ["recommendations"],
       access: "user",
-      params: z.strictObject({ customer_id: z.string().regex(SUBJECT_TOKEN, "1-128 characters from A-Z a-z 0-9 _ - : @ + =") }),
-      query: z.strictObject({ limit: z.coerce.number().int().min(1).max(50).optional() }),
-      responses: {
-        200: { description: "best first", schema: CustomerRecommendationsSchema },
-        404: { description: "no interaction events seen for this customer", schema: ErrorBodySchema },
-      },
-      handler: async ({ params, query }) => {
-        const row: StoredRow | undefined = await deps.db("recommendations").where({ customer_id: params.customer_id }).first();
-        if (!row) {
-          throw new NotFoundError(`No recommendations for customer '${params.customer_id}': no interaction events seen for it`, { customer_id: params.customer_id });
-        }
-        const names = labelsOf(row.model, row.model_version);
-        return {
-          body: {
-            customer_id: row.customer_id,
-            recommendations: row.items.slice(0, query.limit ?? row.items.length).map((item, k) => ({
-              rank: k + 1,
-              product_id: item.item_id,
-              description: names.get(item.item_id) ?? null,
-              score: item.score,
-              reason: item.reason,
-            })),
-            model_id: row.model,
-            model_version: row.model_version,
-            updated_at: row.updated_at.toISOString(),
-          },
-        };
-      },
+      params: z.strictObject({ customer_id: CustomerId }),
+      query: z.strictObject({ limit: Limit }),
+      responses,
+      handler: ({ params, query }) => current(params.customer_id, query.limit),
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/recommendations",
+      summary: "The same, with the customer as a query parameter (seed 004)",
+      tags: ["recommendations"],
+      access: "user",
+      query: z.strictObject({ customer_id: CustomerId, limit: Limit }),
+      responses,
+      handler: ({ query }) => current(query.customer_id, query.limit),
     }),
   ];
 }
