@@ -23,6 +23,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
+import { recommendationBatchRoutes } from "./routes/recommendation-batches.ts";
 import { recommendationRoutes } from "./routes/recommendations.ts";
 import { explainRoutes } from "./routes/explain.ts";
 import { leadScoreRoutes } from "./routes/lead-score.ts";
@@ -55,6 +56,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...customerRoutes(deps),
     ...(jobs ? importRoutes(jobs) : []),
     ...(jobs ? trainingRoutes(deps.config, jobs) : []),
+    ...(jobs ? recommendationBatchRoutes(jobs) : []),
   ];
   const registry = new OpenAPIRegistry();
   const router = new Router();

@@ -7,13 +7,16 @@ import type { ModelRegistry } from "../models/index.ts";
 import type { Bus } from "../streams/index.ts";
 import { importJob } from "./imports.ts";
 import { createQueues, type Queues } from "./queues.ts";
+import { recommendationBatchJob } from "./recommendation-batches.ts";
 import { trainingJob } from "./training.ts";
 import { JobWorkers } from "./workers.ts";
 
 export { enqueueImport, importJob, importJobState, requeueImport } from "./imports.ts";
 export type { ImportJobState } from "./imports.ts";
 export { createQueues, queuePrefix, QUEUES } from "./queues.ts";
-export type { ImportJobData, Queues, TrainingJobData } from "./queues.ts";
+export type { ImportJobData, Queues, RecommendationBatchData, TrainingJobData } from "./queues.ts";
+export { enqueueRecommendationBatch, recommendationBatchJob, recommendationBatchState } from "./recommendation-batches.ts";
+export type { RecommendationBatchOutput, RecommendationBatchState } from "./recommendation-batches.ts";
 export { enqueueTraining, trainingJob, trainingJobState, trainingStatusUrl } from "./training.ts";
 export type { TrainingJobState, TrainingProgress, TrainingStage } from "./training.ts";
 export type { TrainingResult } from "./training-runner.ts";
@@ -55,6 +58,7 @@ export async function startJobs(deps: JobsDeps, runWorkers: boolean): Promise<Jo
       await workers.start([
         importJob({ imports, uploads, bus: deps.bus, registry: deps.registry, metrics: deps.metrics, log }, config.IMPORT_CONCURRENCY),
         trainingJob(config, log.child({ component: "training" })),
+        recommendationBatchJob(deps, 2),
       ]);
     }
     const w = workers;

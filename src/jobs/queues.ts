@@ -7,6 +7,8 @@ export const QUEUES = {
   imports: "imports",
   /** model training: src/jobs/training.ts */
   training: "training",
+  /** seed 004's batch recommendations: src/jobs/recommendation-batches.ts */
+  recommendationBatches: "recommendation-batches",
 } as const;
 
 export interface ImportJobData {
@@ -22,9 +24,16 @@ export interface TrainingJobData {
   version: string;
 }
 
+export interface RecommendationBatchData {
+  customerIds: string[];
+  /** who asked: only they (and admins) may read the results */
+  userId: number;
+}
+
 export interface Queues {
   imports: Queue<ImportJobData>;
   training: Queue<TrainingJobData>;
+  recommendationBatches: Queue<RecommendationBatchData>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -84,10 +93,23 @@ export function createQueues(config: Pick<Config, "STREAM_PREFIX" | "REDIS_URL">
       removeOnFail: { age: WEEK_S },
     },
   });
-  const all = [imports, training];
+  const recommendationBatches = new Queue<RecommendationBatchData>(QUEUES.recommendationBatches, {
+    connection: redisOptions(config, "queue"),
+    prefix: queuePrefix(config),
+    defaultJobOptions: {
+      // a read of Postgres: retried while it is away
+      attempts: 5,
+      backoff: { type: "exponential", delay: 1_000 },
+      // the results live in the job: kept a week for the caller to fetch
+      removeOnComplete: { age: WEEK_S },
+      removeOnFail: { age: WEEK_S },
+    },
+  });
+  const all = [imports, training, recommendationBatches];
   return {
     imports,
     training,
+    recommendationBatches,
     all: () => [...all],
     close: async () => {
       await Promise.all(all.map((q) => q.close()));

@@ -22,7 +22,7 @@ describe("interaction events and the recommendations pipeline", () => {
   const sent: Event[] = [];
 
   before(async () => {
-    platform = await startTestPlatform(config, { api: true, pipelines: ["recommendations"] });
+    platform = await startTestPlatform(config, { api: true, pipelines: ["recommendations"], jobs: true });
     user = await signedInClient(platform);
     const model = platform.registry.get("recommend_retail");
     knn = loadItemKnn(model.card, new Uint8Array(await readFile(join(config.MODELS_DIR, model.name, model.version, "model.onnx"))));
@@ -146,6 +146,36 @@ describe("interaction events and the recommendations pipeline", () => {
     assert.equal((await user.http.get("/api/v1/recommendations/c-1?limit=0")).status, 422);
     assert.equal((await user.http.get("/api/v1/recommendations/a%20b")).status, 422);
     assert.equal((await client(platform.url!).get("/api/v1/recommendations/c-1")).status, 401);
+  });
+
+  it("answers seed 004's batch: a job for many customers, each one's recommendations or why there are none", async () => {
+    const queued = await user.http.post("/api/v1/recommendations/batch", { customer_ids: ["c-1", "cold-1", "nobody", "c-1"] });
+    assert.equal(queued.status, 202, queued.text);
+    assert.equal(queued.body.status, "pending");
+    assert.equal(queued.body.total_customers, 3, "duplicates count once");
+    const done = await eventually(async () => {
+      const r = await user.http.get(queued.body.status_url);
+      assert.equal(r.status, 200, r.text);
+      return r.body.status === "completed" ? r.body : undefined;
+    }, 10_000, "the batch");
+    assert.equal(done.job_id, queued.body.job_id);
+    assert.deepEqual([done.processed, done.failed], [2, 1]);
+    assert.deepEqual(done.results.map((r: { customer_id: string; status: string }) => [r.customer_id, r.status]), [["c-1", "completed"], ["cold-1", "completed"], ["nobody", "failed"]]);
+    const single = await user.http.get("/api/v1/recommendations/c-1");
+    const { status: _status, ...first } = done.results[0];
+    assert.deepEqual(first, single.body, "the same recommendations as the single route");
+    assert.match(done.results[2].error, /no interaction events/);
+
+    const other = await signedInClient(platform);
+    assert.equal((await other.http.get(queued.body.status_url)).status, 404, "another user's batch is not theirs to read");
+    assert.equal((await user.http.get("/api/v1/recommendations/batch/batch_00000000-0000-4000-8000-000000000000")).status, 404);
+    assert.equal((await user.http.get("/api/v1/recommendations/batch/nope")).status, 422);
+    for (const body of [{ customer_ids: [] }, { customer_ids: Array.from({ length: 1001 }, (_, i) => i) }, { customer_ids: ["a b"] }, { customer_ids: [-1] }, {}]) {
+      const res = await user.http.post("/api/v1/recommendations/batch", body);
+      assert.equal(res.status, 422, `${JSON.stringify(body).slice(0, 60)}: ${res.text}`);
+    }
+    const numeric = await user.http.post("/api/v1/recommendations/batch", { customer_ids: [123] });
+    assert.equal(numeric.status, 202, "seed 004 sends numbers");
   });
 
   it("dead-letters events it cannot use, without stalling the ones behind them", async () => {

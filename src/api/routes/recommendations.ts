@@ -1,5 +1,5 @@
 import { NotFoundError } from "../../errors.ts";
-import type { LoadedModel } from "../../models/index.ts";
+import { recommendationReader } from "../../customers/index.ts";
 import { SUBJECT_TOKEN } from "../../streams/index.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
@@ -24,25 +24,9 @@ const CustomerRecommendationsSchema = z
   })
   .openapi("CustomerRecommendations");
 
-interface StoredRow {
-  customer_id: string;
-  items: Array<{ item_id: string; score: number; reason: "similar_items" | "popular" }>;
-  model: string;
-  model_version: string;
-  updated_at: Date;
-}
-
 /** The current recommendations the recommendations pipeline keeps per customer (seed 004 shape). */
 export function recommendationRoutes(deps: ApiDeps) {
-  const labels = new WeakMap<LoadedModel, Map<string, string>>();
-  const labelsOf = (name: string, version: string): Map<string, string> => {
-    const model = deps.registry.listVersions(name).find((m) => m.version === version);
-    if (!model) return new Map(); // a version this node does not hold: ids without descriptions
-    let map = labels.get(model);
-    if (!map) labels.set(model, (map = new Map((model.card.items?.vocabulary ?? []).map((item) => [item.id, item.label]))));
-    return map;
-  };
-
+  const read = recommendationReader(deps.db, deps.registry);
   const CustomerId = z.string().regex(SUBJECT_TOKEN, "1-128 characters from A-Z a-z 0-9 _ - : @ + =");
   const Limit = z.coerce.number().int().min(1).max(50).optional();
   const responses = {
@@ -51,24 +35,9 @@ export function recommendationRoutes(deps: ApiDeps) {
   };
 
   async function current(customerId: string, limit: number | undefined) {
-    const row: StoredRow | undefined = await deps.db("recommendations").where({ customer_id: customerId }).first();
-    if (!row) throw new NotFoundError(`No recommendations for customer '${customerId}': no interaction events seen for it`, { customer_id: customerId });
-    const names = labelsOf(row.model, row.model_version);
-    return {
-      body: {
-        customer_id: row.customer_id,
-        recommendations: row.items.slice(0, limit ?? row.items.length).map((item, k) => ({
-          rank: k + 1,
-          product_id: item.item_id,
-          description: names.get(item.item_id) ?? null,
-          score: item.score,
-          reason: item.reason,
-        })),
-        model_id: row.model,
-        model_version: row.model_version,
-        updated_at: row.updated_at.toISOString(),
-      },
-    };
+    const found = (await read([customerId], limit)).get(customerId);
+    if (!found) throw new NotFoundError(`No recommendations for customer '${customerId}': no interaction events seen for it`, { customer_id: customerId });
+    return { body: found };
   }
 
   return [

@@ -1,0 +1,76 @@
+/**
+ * Seed 004's batch recommendations as a job: the current recommendations of many customers, read
+ * from what the recommendations pipeline keeps, stored with the job for the caller to fetch.
+ */
+import { randomUUID } from "node:crypto";
+import type { Knex } from "knex";
+import { recommendationReader, type CustomerRecommendations } from "../customers/index.ts";
+import type { ModelRegistry } from "../models/index.ts";
+import { QUEUES, readJob, type Queues, type RecommendationBatchData } from "./queues.ts";
+import type { JobDefinition } from "./workers.ts";
+
+const JOB_NAME = "recommendation-batch";
+
+export type BatchResult =
+  | ({ status: "completed" } & CustomerRecommendations)
+  | { customer_id: string; status: "failed"; error: string };
+
+export interface RecommendationBatchOutput {
+  processed: number;
+  failed: number;
+  results: BatchResult[];
+}
+
+export function recommendationBatchJob(deps: { db: Knex; registry: ModelRegistry }, concurrency: number): JobDefinition<RecommendationBatchData> {
+  const read = recommendationReader(deps.db, deps.registry);
+  return {
+    queue: QUEUES.recommendationBatches,
+    concurrency,
+    async process(job): Promise<RecommendationBatchOutput> {
+      const found = await read(job.data.customerIds);
+      const results = job.data.customerIds.map((id): BatchResult => {
+        const current = found.get(id);
+        return current ? { status: "completed", ...current } : { customer_id: id, status: "failed", error: "no interaction events seen for this customer" };
+      });
+      const failed = results.filter((r) => r.status === "failed").length;
+      return { processed: results.length - failed, failed, results };
+    },
+    async onFailed() {
+      // nothing outside the job to mark: its state and reason are what the caller reads
+    },
+  };
+}
+
+/** Queues a batch; the job id is returned to poll. */
+export async function enqueueRecommendationBatch(queues: Queues, data: RecommendationBatchData): Promise<string> {
+  const jobId = `batch_${randomUUID()}`;
+  await queues.recommendationBatches.add(JOB_NAME, data, { jobId });
+  return jobId;
+}
+
+export interface RecommendationBatchState {
+  status: "pending" | "processing" | "completed" | "failed";
+  userId: number;
+  total: number;
+  output: RecommendationBatchOutput | null;
+  failedReason: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+/** A batch job's state, or null when there is none (or it has expired). */
+export async function recommendationBatchState(queues: Queues, jobId: string): Promise<RecommendationBatchState | null> {
+  const found = await readJob(queues.recommendationBatches, jobId);
+  if (!found) return null;
+  const { state, job } = found;
+  const status = state === "completed" ? "completed" : state === "failed" ? "failed" : state === "active" ? "processing" : "pending";
+  return {
+    status,
+    userId: job.data.userId,
+    total: job.data.customerIds.length,
+    output: status === "completed" ? (job.returnvalue as RecommendationBatchOutput) : null,
+    failedReason: job.failedReason || null,
+    createdAt: new Date(job.timestamp),
+    finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+  };
+}
