@@ -16,6 +16,7 @@ import { mountRoutes, type AnyRoute } from "./route-table.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { customerRoutes } from "./routes/customers.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { userRoutes } from "./routes/users.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -54,6 +55,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...userRoutes(deps),
     ...alertRoutes(deps),
     ...customerRoutes(deps),
+    ...dashboardRoutes(deps),
     ...(jobs ? importRoutes(jobs) : []),
     ...(jobs ? trainingRoutes(deps.config, jobs) : []),
     ...(jobs ? recommendationBatchRoutes(jobs) : []),

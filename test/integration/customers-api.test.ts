@@ -151,4 +151,42 @@ describe("customer queries: GET /api/v1/customers/high-risk and /api/v1/customer
     assert.ok(top.factors.every((f, i) => i === 0 || f.customers <= top.factors[i - 1]!.customers));
     assert.ok(top.factors.every((f) => f.share === Number((f.customers / high).toFixed(4))));
   });
+  it("serves seed 003's dashboard: distribution, top factors and headline figures now and a period ago", async () => {
+    const distribution = await http.get("/api/dashboard/distribution?buckets=10");
+    assert.equal(distribution.status, 200, distribution.text);
+    assert.deepEqual(distribution.body, { success: true, data: await riskDistribution(platform.db, 10) });
+    const features = await http.get("/api/dashboard/features?limit=3");
+    const top = await topFactors(platform.db, 3);
+    assert.deepEqual(features.body.data, top.factors.map((f) => ({ name: f.feature, value: f.share, customers: f.customers })));
+    assert.equal(features.body.high_risk_customers, top.high_risk_customers);
+
+    const scores: Array<{ churn_probability: number; model: string; model_version: string }> = await platform.db("customer_state").whereNotNull("churn_probability").select("churn_probability", "model", "model_version");
+    const mean = (ps: number[]) => Math.round((ps.reduce((a, b) => a + b, 0) / ps.length) * 1000) / 10;
+    const high = scores.filter((s) => s.churn_probability >= 0.6);
+    let metrics = await http.get("/api/dashboard/metrics");
+    assert.equal(metrics.status, 200, metrics.text);
+    let d = metrics.body.data;
+    assert.equal(d.churnRate.current, mean(scores.map((s) => s.churn_probability)));
+    assert.deepEqual([d.churnRate.previous, d.churnRate.change], [null, null], "every score is newer than a week");
+    assert.deepEqual([d.predictedChurners.count, d.predictedChurners.change], [high.length, `+${high.length}`]);
+    assert.equal(d.predictedChurners.confidence, `${Math.round((high.reduce((a, s) => a + s.churn_probability, 0) / high.length) * 100)}%`);
+    assert.equal(d.scoredCustomers, scores.length);
+    // sub-* customers (8 + 4) outnumber tel-* ones: the subscription model scored most
+    const card = platform.registry.scoredBy("churn_subscription", d.modelAuc.version).card;
+    assert.deepEqual([d.modelAuc.model, d.modelAuc.score], ["churn_subscription", card.metrics.validation.auc]);
+
+    // two customers' histories move back ten days: the week-ago figures are their latest scores then
+    await platform.db("churn_history").whereIn("customer_id", ["sub-0", "sub-11"]).update({ created_at: platform.db.raw("now() - interval '10 days'") });
+    const then: number[] = (await platform.db("churn_history").whereIn("customer_id", ["sub-0", "sub-11"]).orderBy("stream_seq", "desc").select("customer_id", "churn_probability"))
+      .filter((row, i, rows) => rows.findIndex((r) => r.customer_id === row.customer_id) === i)
+      .map((row) => row.churn_probability);
+    metrics = await http.get("/api/dashboard/metrics?period_days=7");
+    d = metrics.body.data;
+    assert.equal(d.churnRate.previous, mean(then));
+    assert.equal(d.churnRate.change, `${d.churnRate.current >= d.churnRate.previous ? "+" : ""}${Math.round((d.churnRate.current - d.churnRate.previous) * 10) / 10}%`);
+    assert.equal(d.predictedChurners.change, `+${high.length - then.filter((p) => p >= 0.6).length}`);
+    assert.equal((await http.get("/api/dashboard/metrics?period_days=0")).status, 422);
+    assert.equal((await http.get("/api/dashboard/distribution?buckets=1000")).status, 422);
+    assert.equal((await client(platform.url!).get("/api/dashboard/metrics")).status, 401);
+  });
 });
