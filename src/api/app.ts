@@ -17,6 +17,7 @@ import { alertRoutes } from "./routes/alerts.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { customerRoutes } from "./routes/customers.ts";
 import { dashboardRoutes } from "./routes/dashboard.ts";
+import { enterpriseRoutes } from "./routes/enterprise.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { userRoutes } from "./routes/users.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -44,6 +45,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...authRoutes(deps),
     ...predictRoutes(deps),
     ...seedPredictRoutes(deps),
+    ...enterpriseRoutes(deps),
     ...sentimentRoutes(deps),
     ...leadScoreRoutes(deps),
     ...explainRoutes(deps),

@@ -28,7 +28,7 @@ export interface ListQuery {
 }
 
 /** Admins see every prediction, operators and analysts their tenant's, users their own. */
-function visibleTo(query: Knex.QueryBuilder, principal: Principal): Knex.QueryBuilder {
+export function visibleTo(query: Knex.QueryBuilder, principal: Principal): Knex.QueryBuilder {
   if (principal.role === "admin") return query;
   if (principal.role === "operator" || principal.role === "analyst") return query.where("tenant_id", principal.tenantId);
   return query.where("user_id", principal.userId);
