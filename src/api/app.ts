@@ -22,6 +22,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { userRoutes } from "./routes/users.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { modelGalleryRoutes } from "./routes/model-gallery.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
@@ -52,6 +53,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...predictionRoutes(deps),
     ...recommendationRoutes(deps),
     ...modelRoutes(deps),
+    ...modelGalleryRoutes(deps),
     ...eventRoutes(deps),
     ...deadLetterRoutes(deps),
     ...userRoutes(deps),

@@ -81,6 +81,35 @@ describe("model catalogue API", () => {
     assert.equal((await http.get("/docs/assets/package.json")).status, 404);
   });
 
+  it("shows seed 000's model gallery, and activates a version through it for admins only", async () => {
+    const list = await http.get("/api/model-gallery/models");
+    assert.equal(list.status, 200, list.text);
+    const catalogue = (await http.get("/api/v1/models")).body.items as Array<{ model_id: string; version: string; metrics: { accuracy?: number } }>;
+    assert.deepEqual([list.body.total, list.body.active], [catalogue.length, catalogue.length]);
+    const ids = new Map((await platform.db("models").select("id", "name")).map((m) => [m.name, m.id]));
+    for (const entry of list.body.models as Array<{ id: number; name: string; version: string; accuracy: number | null; features: string[]; status: string }>) {
+      const same = catalogue.find((m) => m.model_id === entry.name)!;
+      assert.equal(entry.version, same.version);
+      assert.equal(entry.id, ids.get(entry.name));
+      assert.equal(entry.status, "active");
+      assert.equal(entry.accuracy, same.metrics.accuracy === undefined ? null : Math.round(same.metrics.accuracy * 1000) / 10, entry.name);
+    }
+    const churn = await http.get("/api/model-gallery/models/churn_telco");
+    assert.deepEqual(churn.body.versions.map((v: { version: string }) => v.version), ["1.2.0", "1.1.0", "1.0.0"]);
+    assert.equal(churn.body.versions.filter((v: { active: boolean }) => v.active).length, 1);
+    assert.equal(churn.body.training_data_size, (await http.get("/api/v1/models/churn_telco")).body.training.rows);
+    assert.equal((await http.get("/api/model-gallery/models/nope")).status, 404);
+
+    assert.equal((await http.post("/api/model-gallery/models/churn_telco/activate", { version: "v1.1.0" })).status, 403, "admins only");
+    const admin = (await signedInClient(platform, "admin")).http;
+    const activated = await admin.post("/api/model-gallery/models/churn_telco/activate", { version: "v1.1.0" });
+    assert.equal(activated.status, 200, activated.text);
+    assert.deepEqual([activated.body.version, activated.body.previous_version], ["1.1.0", "1.2.0"]);
+    assert.equal((await http.get("/api/model-gallery/models/churn_telco")).body.version, "1.1.0");
+    assert.equal((await admin.post("/api/model-gallery/models/churn_telco/activate", { version: "1.2.0" })).status, 200);
+    assert.equal((await admin.post("/api/model-gallery/models/churn_telco/activate", { version: "v2" })).status, 422);
+  });
+
   it("answers unknown models with MODEL_NOT_FOUND", async () => {
     for (const path of ["/api/v1/models/nope", "/api/v1/models/nope/versions", "/api/v1/models/churn_telco/versions/9.9.9", "/api/v1/analytics/feature-importance?model_id=nope"]) {
       const res = await http.get(path);

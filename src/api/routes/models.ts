@@ -9,7 +9,7 @@ const ModelId = z.strictObject({ model_id: z.string().min(1).max(100) });
 const notFound = { 404: { description: "unknown model", schema: ErrorBodySchema } };
 
 // seed 000 writes versions as "v2.0"; ours are directory names ("1.2.0")
-const ActivateBody = z
+export const ActivateBody = z
   .strictObject({
     version: z
       .string()
@@ -65,12 +65,23 @@ function summary(model: LoadedModel, activeVersion: string) {
 }
 
 /** When each version of a model was last activated, and by which user. */
-function lastActivations(db: Knex, model: string): Promise<{ version: string; activated_at: Date | null; username: string | null }[]> {
+export function lastActivations(db: Knex, model: string): Promise<{ version: string; activated_at: Date | null; username: string | null }[]> {
   return db("model_versions")
     .join("models", "models.id", "model_versions.model_id")
     .leftJoin("users", "users.id", "model_versions.activated_by")
     .where("models.name", model)
     .select("model_versions.version", "model_versions.activated_at", "users.username");
+}
+
+/**
+ * Serves `version` of a model on every process (`ModelRegistry.activate`, then the announcement
+ * the others adopt it on); answers the version's summary and the one it replaced.
+ */
+export async function activateVersion(deps: ApiDeps, name: string, version: string, userId: number) {
+  const { model, previous } = await deps.registry.activate(deps.db, name, version, userId);
+  announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, model.name, model.version);
+  deps.log.info({ model: model.name, version: model.version, previous: previous.version }, "model version activated");
+  return { ...summary(model, model.version), previous_version: previous.version, artifact_sha256: model.sha256 };
 }
 
 /** Seed 001's model catalogue: every model with its feature schema, card and versions. */
@@ -168,12 +179,7 @@ export function modelRoutes(deps: ApiDeps) {
         ...notFound,
         409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
       },
-      handler: async ({ params, body, principal }) => {
-        const { model, previous } = await registry.activate(deps.db, params.model_id, body.version, principal!.userId);
-        announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, model.name, model.version);
-        deps.log.info({ model: model.name, version: model.version, previous: previous.version }, "model version activated");
-        return { body: { ...summary(model, model.version), previous_version: previous.version, artifact_sha256: model.sha256 } };
-      },
+      handler: async ({ params, body, principal }) => ({ body: await activateVersion(deps, params.model_id, body.version, principal!.userId) }),
     }),
     route({
       method: "get",
