@@ -24,6 +24,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { modelGalleryRoutes } from "./routes/model-gallery.ts";
 import { modelRoutes } from "./routes/models.ts";
+import { monitoringRoutes } from "./routes/monitoring.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { predictionRoutes } from "./routes/predictions.ts";
 import { recommendationBatchRoutes } from "./routes/recommendation-batches.ts";
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
 
   const routes: AnyRoute[] = [
     ...healthRoutes(deps),
+    ...monitoringRoutes(deps),
     ...authRoutes(deps),
     ...predictRoutes(deps),
     ...seedPredictRoutes(deps),

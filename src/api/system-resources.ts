@@ -99,6 +99,9 @@ export function resourceMonitor(diskPath = process.cwd()) {
   };
 }
 
+/** This process's monitor: every route reporting resources shares its snapshots. */
+export const resources = resourceMonitor();
+
 /** null where `/proc` is not there (not Linux) */
 async function linuxThreads(): Promise<number | null> {
   const status = await readFile("/proc/self/status", "utf8").catch(() => null);

@@ -6,5 +6,5 @@ export { requestPrediction } from "./request.ts";
 export type { PredictReply, PredictRequest } from "./messages.ts";
 export type { ListQuery, PredictionRecord } from "./queries.ts";
 export type { PredictDeps, PredictSuccess } from "./request.ts";
-export { EXPORT_COLUMNS, exportPredictions, usageAnalytics } from "./usage.ts";
+export { activityByModel, EXPORT_COLUMNS, exportPredictions, recentActivity, usageAnalytics } from "./usage.ts";
 export type { Granularity, UsageFilter } from "./usage.ts";

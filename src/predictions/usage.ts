@@ -49,17 +49,34 @@ function since(days: number): Date {
   return new Date(Date.now() - days * 86_400_000);
 }
 
+/** The predictions `principal` may see made since `start`, of one model when given. */
+function visibleSince(db: Knex, principal: Principal, start: Date, model?: string) {
+  const q = visibleTo(db("predictions"), principal).where("created_at", ">=", start);
+  if (model) q.where("model", model);
+  return q;
+}
+
+/** Per model: how many predictions since `start`, their success rate, confidence and speed. */
+export async function activityByModel(db: Knex, principal: Principal, start: Date, model?: string): Promise<Record<string, Aggregate>> {
+  const rows = (await visibleSince(db, principal, start, model).select("model", db.raw(AGGREGATES)).groupBy("model").orderBy("model")) as Array<AggregateRow & { model: string }>;
+  return Object.fromEntries(rows.map((m) => [m.model, aggregate(m)]));
+}
+
+/** All models together since `start`, with the 95th percentile of processing time. */
+export async function recentActivity(db: Knex, principal: Principal, start: Date) {
+  const row = (await visibleSince(db, principal, start)
+    .select(db.raw(`${AGGREGATES}, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) / 1000 AS p95_processing_time`))
+    .first()) as AggregateRow & { p95_processing_time: number | null };
+  return { ...aggregate(row), p95_processing_time: round(row.p95_processing_time, 4) };
+}
+
 export async function usageAnalytics(db: Knex, principal: Principal, filter: UsageFilter) {
   const start = since(filter.days);
   const end = new Date();
-  const rows = () => {
-    const q = visibleTo(db("predictions"), principal).where("created_at", ">=", start);
-    if (filter.model) q.where("model", filter.model);
-    return q;
-  };
+  const rows = () => visibleSince(db, principal, start, filter.model);
   const [summary, byModel, byPeriod, byDay, byHour] = await Promise.all([
     rows().select(db.raw(`${AGGREGATES}, count(DISTINCT model)::int AS unique_models`)).first() as Promise<AggregateRow & { unique_models: number }>,
-    rows().select("model", db.raw(AGGREGATES)).groupBy("model").orderBy("model") as Promise<Array<AggregateRow & { model: string }>>,
+    activityByModel(db, principal, start, filter.model),
     rows()
       .select(db.raw(`to_char(date_trunc(?, created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"') AS period, ${AGGREGATES}`, [filter.granularity]))
       .groupBy("period")
@@ -74,7 +91,7 @@ export async function usageAnalytics(db: Knex, principal: Principal, filter: Usa
   return {
     analytics: {
       summary: { total_predictions: count, unique_models: summary.unique_models, ...rest },
-      by_model: Object.fromEntries(byModel.map((m) => [m.model, aggregate(m)])),
+      by_model: byModel,
       by_day: Object.fromEntries(byDay.map((d) => [d.day, d.count])),
       by_period: periods,
       hourly_distribution: hourly,
@@ -102,8 +119,7 @@ async function* exportRows(db: Knex, principal: Principal, filter: Omit<UsageFil
   const start = since(filter.days);
   let after: { created_at: Date; id: string } | undefined;
   for (;;) {
-    const q = visibleTo(db("predictions"), principal).where("created_at", ">=", start);
-    if (filter.model) q.where("model", filter.model);
+    const q = visibleSince(db, principal, start, filter.model);
     if (after) q.whereRaw("(created_at, id) < (?, ?)", [after.created_at, after.id]);
     const rows: Array<{ id: string; created_at: Date; model: string; model_version: string; source: string; status: string; score: number | null; latency_ms: number | null; confidence: number | null }> = await q
       .select("id", "created_at", "model", "model_version", "source", "status", "score", "latency_ms", db.raw("(output ->> 'confidence')::float8 AS confidence"))

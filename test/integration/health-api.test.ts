@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import { cpus, totalmem } from "node:os";
 import { after, before, describe, it } from "node:test";
 import type { Platform } from "../../src/platform.ts";
+import { randomUUID } from "node:crypto";
+import { insertAlerts } from "../../src/alerts/index.ts";
 import { client, dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { signedInClient } from "../helpers/users.ts";
 
-describe("health, status and resources (seed 002), without signing in", () => {
+describe("health, status, resources (seed 002) and monitoring (seed 000)", () => {
   const config = isolatedConfig();
   let platform: Platform;
   let http: ReturnType<typeof client>;
@@ -63,5 +66,45 @@ describe("health, status and resources (seed 002), without signing in", () => {
     assert.equal((await http.get("/resources")).body.timestamp, r.timestamp, "a second request within the second reuses the snapshot");
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     assert.notEqual((await http.get("/resources")).body.timestamp, r.timestamp, "then a new one is taken");
+  });
+  it("serves seed 000's monitoring API: health for anyone, models, metrics and alerts for operators", async () => {
+    const health = await http.get("/monitoring/api/health");
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, "healthy");
+    assert.deepEqual(Object.keys(health.body.checks).sort(), ["models", "nats", "postgres", "redis"]);
+
+    const user = await signedInClient(platform);
+    const operator = await signedInClient(platform, "operator");
+    for (const path of ["/monitoring/api/models", "/monitoring/api/metrics", "/monitoring/api/alerts"]) {
+      assert.equal((await http.get(path)).status, 401, path);
+      assert.equal((await user.http.get(path)).status, 403, path);
+    }
+    // two predictions of the operator's tenant: one a minute ago, one two hours ago
+    const row = (minutesAgo: number, latency: number) => {
+      const id = randomUUID();
+      return { id, message_id: id, model: "churn_telco", model_version: "1.2.0", source: "sync", tenant_id: 1, user_id: user.userId, status: "completed", input: "{}", output: JSON.stringify({ confidence: 0.8 }), score: 0.8, latency_ms: latency, created_at: new Date(Date.now() - minutesAgo * 60_000) };
+    };
+    await platform.db("predictions").insert([row(1, 20), row(120, 40)]);
+    const models = await operator.http.get("/monitoring/api/models?window=60");
+    assert.equal(models.status, 200, models.text);
+    assert.deepEqual(Object.keys(models.body.models).sort(), platform.registry.listActive().map((m) => m.name).sort());
+    assert.equal(models.body.models.churn_telco.version, platform.registry.get("churn_telco").version);
+    assert.deepEqual(models.body.models.churn_telco.window, { count: 1, success_rate: 100, avg_confidence: 0.8, avg_processing_time: 0.02 });
+    assert.equal(models.body.models.lead_scoring.window.count, 0);
+    const day = await operator.http.get("/monitoring/api/models?window=1440");
+    assert.equal(day.body.models.churn_telco.window.count, 2);
+
+    const metrics = await operator.http.get("/monitoring/api/metrics?window=60");
+    assert.equal(metrics.status, 200, metrics.text);
+    assert.deepEqual([metrics.body.predictions.count, metrics.body.predictions.per_minute, metrics.body.predictions.p95_processing_time], [1, 0.02, 0.02]);
+    assert.equal(metrics.body.system.cpu.count, cpus().length);
+    assert.equal((await operator.http.get("/monitoring/api/metrics?window=0")).status, 422);
+
+    const [open, resolved] = await insertAlerts(platform.db, ["open", "resolved"].map((k) => ({ dedupKey: `monitoring-${k}`, type: "test", severity: "high", source: "test", entityType: "test", entityId: k, message: k, data: {} })));
+    await platform.db("alerts").where({ id: resolved!.id }).update({ status: "resolved", resolved_at: new Date() });
+    const alerts = await operator.http.get("/monitoring/api/alerts");
+    assert.equal(alerts.status, 200, alerts.text);
+    assert.deepEqual(alerts.body.open.items.map((a: { id: string }) => a.id), [open!.id]);
+    assert.equal(alerts.body.acknowledged.items.length, 0);
   });
 });

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { route } from "../route-table.ts";
-import { ALERT_PERCENT, resourceMonitor } from "../system-resources.ts";
+import { ALERT_PERCENT, resources } from "../system-resources.ts";
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -43,7 +43,6 @@ const CheckSchema = z.object({ status: z.enum(["ok", "fail"]), latency_ms: z.num
 
 export function healthRoutes(deps: ApiDeps) {
   const primary = () => deps.registry.listActive()[0];
-  const resources = resourceMonitor();
   return [
     route({
       method: "get",
