@@ -184,10 +184,14 @@ describe("credits: one per completed prediction, charged with the stored result"
     assert.equal(await credits(poor.userId), 15, "an overflow changes nothing");
     const nobody = await admin.http.post("/api/v1/admin/users/999999/credits", { credits: 1 });
     assert.equal(nobody.status, 404);
+    // seed 000's own paths answer the same
+    assert.equal((await admin.http.post(`/admin/users/${poor.userId}/credits`, { credits: 1 })).body.credits_remaining, 16);
+    assert.equal((await poor.http.post(`/admin/users/${poor.userId}/credits`, { credits: 1 })).status, 403);
+    assert.equal((await admin.http.get("/admin/users?page_size=100")).body.pagination.total, total);
 
     await new Promise((r) => setTimeout(r, 5_100)); // the principal cache holds credits for 5 s
     const res = await poor.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER });
     assert.equal(res.status, 200, res.text);
-    assert.equal(await credits(poor.userId), 14);
+    assert.equal(await credits(poor.userId), 15);
   });
 });

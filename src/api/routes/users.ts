@@ -3,7 +3,7 @@ import { addCredits, listUsers, MAX_CREDITS, type UserRow } from "../../db/users
 import { NotFoundError, ValidationError } from "../../errors.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
-import { ErrorBodySchema, route } from "../route-table.ts";
+import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
 const User = z
   .object({
@@ -32,10 +32,11 @@ const notAdmin = { 403: { description: "not an admin", schema: ErrorBodySchema }
 
 /**
  * Seed 000's user and credit management, for admins: list the accounts with their balances, and
- * allocate credits (a prediction costs one; at zero the API answers 402).
+ * allocate credits (a prediction costs one; at zero the API answers 402). Served at
+ * `/api/v1/admin/...` beside the other admin routes, and at seed 000's own `/admin/...` paths.
  */
-export function userRoutes(deps: ApiDeps) {
-  return [
+export function userRoutes(deps: ApiDeps): AnyRoute[] {
+  const routes = [
     route({
       method: "get",
       path: "/api/v1/admin/users",
@@ -83,4 +84,5 @@ export function userRoutes(deps: ApiDeps) {
       },
     }),
   ];
+  return [...routes, ...routes.map((r) => ({ ...r, path: r.path.replace("/api/v1/admin/", "/admin/"), summary: `${r.summary} (seed 000's path)` }))];
 }
