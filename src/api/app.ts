@@ -32,7 +32,6 @@ import { recommendationRoutes } from "./routes/recommendations.ts";
 import { explainRoutes } from "./routes/explain.ts";
 import { leadScoreRoutes } from "./routes/lead-score.ts";
 import { seedPredictRoutes } from "./routes/seed-predict.ts";
-import { sentimentRoutes } from "./routes/sentiment.ts";
 import { importRoutes, mountUploadRoutes } from "./routes/imports.ts";
 import { trainingRoutes } from "./routes/training.ts";
 import type { Jobs } from "../jobs/index.ts";
@@ -49,7 +48,6 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...predictRoutes(deps),
     ...seedPredictRoutes(deps),
     ...enterpriseRoutes(deps),
-    ...sentimentRoutes(deps),
     ...leadScoreRoutes(deps),
     ...explainRoutes(deps),
     ...predictionRoutes(deps),

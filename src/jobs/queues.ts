@@ -70,41 +70,21 @@ export function redisOptions(config: Pick<Config, "REDIS_URL">, use: "queue" | "
 const WEEK_S = 7 * 86_400;
 
 export function createQueues(config: Pick<Config, "STREAM_PREFIX" | "REDIS_URL">): Queues {
-  const imports = new Queue<ImportJobData>(QUEUES.imports, {
-    connection: redisOptions(config, "queue"),
-    prefix: queuePrefix(config),
-    defaultJobOptions: {
-      // connection-level failures (NATS, Postgres away) are retried; a bad file fails at once
-      attempts: 5,
-      backoff: { type: "exponential", delay: 2_000 },
-      // finished jobs stay visible for a week; the imports table keeps the reports for good
-      removeOnComplete: { age: WEEK_S },
-      removeOnFail: { age: WEEK_S },
-    },
-  });
-  const training = new Queue<TrainingJobData>(QUEUES.training, {
-    connection: redisOptions(config, "queue"),
-    prefix: queuePrefix(config),
-    defaultJobOptions: {
-      // a trainer is deterministic: what failed once fails again (a process that died is another
-      // matter: BullMQ's stalled-job check requeues that job)
-      attempts: 1,
-      removeOnComplete: { age: WEEK_S },
-      removeOnFail: { age: WEEK_S },
-    },
-  });
-  const recommendationBatches = new Queue<RecommendationBatchData>(QUEUES.recommendationBatches, {
-    connection: redisOptions(config, "queue"),
-    prefix: queuePrefix(config),
-    defaultJobOptions: {
-      // a read of Postgres: retried while it is away
-      attempts: 5,
-      backoff: { type: "exponential", delay: 1_000 },
-      // the results live in the job: kept a week for the caller to fetch
-      removeOnComplete: { age: WEEK_S },
-      removeOnFail: { age: WEEK_S },
-    },
-  });
+  // every finished job stays visible (and its result readable) for a week
+  const queue = <T>(name: string, retry: { attempts: number; backoff?: { type: "exponential"; delay: number } }) =>
+    new Queue<T>(name, {
+      connection: redisOptions(config, "queue"),
+      prefix: queuePrefix(config),
+      defaultJobOptions: { ...retry, removeOnComplete: { age: WEEK_S }, removeOnFail: { age: WEEK_S } },
+    });
+  // connection-level failures (NATS, Postgres away) are retried; a bad file fails at once. The
+  // imports table keeps the reports for good.
+  const imports = queue<ImportJobData>(QUEUES.imports, { attempts: 5, backoff: { type: "exponential", delay: 2_000 } });
+  // a trainer is deterministic: what failed once fails again (a process that died is another
+  // matter: BullMQ's stalled-job check requeues that job)
+  const training = queue<TrainingJobData>(QUEUES.training, { attempts: 1 });
+  // a read of Postgres, retried while it is away; the results live in the job
+  const recommendationBatches = queue<RecommendationBatchData>(QUEUES.recommendationBatches, { attempts: 5, backoff: { type: "exponential", delay: 1_000 } });
   const all = [imports, training, recommendationBatches];
   return {
     imports,

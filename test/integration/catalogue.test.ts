@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT_DIR } from "../../src/config.ts";
 import type { Platform } from "../../src/platform.ts";
 import { dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { shippedVersions } from "../helpers/shipped.ts";
 import { signedInClient } from "../helpers/users.ts";
 
-interface Parity {
-  model: string;
-  version: string;
-  tolerance: number;
-  rows: Array<{ features: Record<string, unknown>; probability: number }>;
-}
-
-/** The newest shipped version of each model: the one the registry serves. */
-function shippedParity(): Parity[] {
-  const dir = join(ROOT_DIR, "models");
-  return readdirSync(dir).map((name) => {
-    const versions = readdirSync(join(dir, name)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-    return JSON.parse(readFileSync(join(dir, name, versions.at(-1)!, "parity.json"), "utf8")) as Parity;
-  });
-}
+/** The newest shipped version of each model (the one the registry serves), with the trainer's own scores. */
+const shippedParity = () => shippedVersions().map((s) => ({ model: s.model, version: s.version, ...s.parity }));
 
 describe("every shipped model, end to end through the stream", () => {
   const config = isolatedConfig({ RATE_LIMIT_API_KEY_PER_HOUR: "100000" });

@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT_DIR } from "../../src/config.ts";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { shippedVersion } from "../helpers/shipped.ts";
 import { signedInClient } from "../helpers/users.ts";
 
 const CUSTOMER = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month", internet_service: "Fiber optic" };
-
-/** The served (newest) version's card and validation rows of a shipped model. */
-function shipped(model: string) {
-  const dir = join(ROOT_DIR, "models", model);
-  const version = readdirSync(dir).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).at(-1)!;
-  const read = (file: string) => JSON.parse(readFileSync(join(dir, version, file), "utf8"));
-  return { card: read("card.json") as { features: Array<{ name: string }> }, rows: (read("parity.json") as { rows: Array<{ features: Record<string, unknown> }> }).rows };
-}
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -42,7 +32,7 @@ describe("explanations (seed 001's /explain)", () => {
     const e = res.body;
     assert.equal(e.method, "blended_linear_and_tree_shap");
     assert.equal(e.link, "logit");
-    assert.equal(e.contributions.length, shipped("churn_telco").card.features.length, "every feature");
+    assert.equal(e.contributions.length, shippedVersion("churn_telco").card.features.length, "every feature");
     const magnitudes = e.contributions.map((c: { contribution: number }) => Math.abs(c.contribution));
     assert.deepEqual(magnitudes, [...magnitudes].sort((a, b) => b - a));
     const sum = e.contributions.reduce((s: number, c: { contribution: number }) => s + c.contribution, 0);
@@ -56,7 +46,7 @@ describe("explanations (seed 001's /explain)", () => {
 
   it("explains a stored prediction by id, agreeing with the scorer's own top contributions, for free", async () => {
     for (const model of ["lead_conversion", "demand_forecast", "b2b_lead_score"]) {
-      const features = shipped(model).rows[0]!.features;
+      const features = shippedVersion(model).parity.rows[0]!.features;
       const scored = await user.http.post("/api/v1/predict", { model_id: model, features, include_explanation: true });
       assert.equal(scored.status, 200, scored.text);
       const before = await credits();

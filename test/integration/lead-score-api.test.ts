@@ -1,30 +1,20 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT_DIR } from "../../src/config.ts";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { shippedVersion } from "../helpers/shipped.ts";
 import { signedInClient } from "../helpers/users.ts";
 
 const MODEL = "b2b_lead_score";
 
-/** The served (newest) version's card and the trainer's own scores of validation leads. */
-function shipped() {
-  const dir = join(ROOT_DIR, "models", MODEL);
-  const version = readdirSync(dir).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).at(-1)!;
-  const read = (file: string) => JSON.parse(readFileSync(join(dir, version, file), "utf8"));
-  const card = read("card.json") as { features: Array<{ name: string }>; score_buckets: { cut_points: number[]; tiers: string[] } };
-  const parity = read("parity.json") as { rows: Array<{ features: Record<string, number>; probability: number }> };
-  return { version, card, leads: parity.rows };
-}
-
-const { version, card, leads } = shipped();
+const { version, card, parity } = shippedVersion(MODEL);
+const buckets = card.score_buckets!;
+const leads = parity.rows;
 
 /** The bucket the card's cut points give a score, counted here independently of the platform. */
 function expectedBucket(score: number): { bucket: number; tier: string } {
-  const bucket = 1 + card.score_buckets.cut_points.filter((cut) => score >= cut).length;
-  return { bucket, tier: card.score_buckets.tiers[bucket - 1]! };
+  const bucket = 1 + buckets.cut_points.filter((cut) => score >= cut).length;
+  return { bucket, tier: buckets.tiers![bucket - 1]! };
 }
 
 describe("seed 002's lead-scoring API", () => {

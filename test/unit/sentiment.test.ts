@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { sentimentLabel, sentimentPrediction, sentimentRoutes } from "../../src/api/routes/sentiment.ts";
+import { seedPredictRoutes } from "../../src/api/routes/seed-predict.ts";
+import { sentimentLabel, sentimentPrediction } from "../../src/api/routes/sentiment.ts";
 import type { ApiDeps } from "../../src/api/deps.ts";
 import { ModelCardSchema, type ModelCard } from "../../src/models/card.ts";
 import { createEncoder, encodeBatch } from "../../src/models/encode.ts";
@@ -242,9 +243,10 @@ describe("shipped models/sentiment/1.0.0", () => {
   it("mounts POST /api/predict/sentiment only when the model is loaded, with a 1..10,000-character body", async () => {
     const card = await readCard(dir);
     const deps = (has: boolean) =>
-      ({ registry: { has: () => has, get: () => ({ card }) }, config: { PREDICT_TIMEOUT_MS: 100 } }) as unknown as ApiDeps;
-    assert.deepEqual(sentimentRoutes(deps(false)), []);
-    const [route] = sentimentRoutes(deps(true));
+      ({ registry: { has: (name: string) => has && name === "sentiment", get: () => ({ card }) }, config: { PREDICT_TIMEOUT_MS: 100 } }) as unknown as ApiDeps;
+    assert.deepEqual(seedPredictRoutes(deps(false)), []);
+    const [route, ...others] = seedPredictRoutes(deps(true));
+    assert.deepEqual(others, []);
     assert.equal(route?.method, "post");
     assert.equal(route?.path, "/api/predict/sentiment");
     const body = route!.body!;

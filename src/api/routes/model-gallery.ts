@@ -8,7 +8,7 @@ import type { LoadedModel } from "../../models/index.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
-import { ActivateBody, activateVersion, lastActivations } from "./models.ts";
+import { ACTIVATE_RESPONSES, ActivateBody, activateVersion, lastActivations } from "./models.ts";
 
 const ModelName = z.strictObject({ model_name: z.string().min(1).max(100) });
 const notFound = { 404: { description: "unknown model", schema: ErrorBodySchema } };
@@ -88,12 +88,7 @@ export function modelGalleryRoutes(deps: ApiDeps): AnyRoute[] {
       access: ["admin"],
       params: ModelName,
       body: ActivateBody,
-      responses: {
-        200: { description: "now served" },
-        403: { description: "not an admin", schema: ErrorBodySchema },
-        ...notFound,
-        409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
-      },
+      responses: ACTIVATE_RESPONSES,
       handler: async ({ params, body, principal }) => ({ body: await activateVersion(deps, params.model_name, body.version, principal!.userId) }),
     }),
   ];

@@ -73,6 +73,13 @@ export function lastActivations(db: Knex, model: string): Promise<{ version: str
     .select("model_versions.version", "model_versions.activated_at", "users.username");
 }
 
+export const ACTIVATE_RESPONSES = {
+  200: { description: "now served" },
+  403: { description: "not an admin", schema: ErrorBodySchema },
+  ...notFound,
+  409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
+};
+
 /**
  * Serves `version` of a model on every process (`ModelRegistry.activate`, then the announcement
  * the others adopt it on); answers the version's summary and the one it replaced.
@@ -173,12 +180,7 @@ export function modelRoutes(deps: ApiDeps) {
       access: ["admin"],
       params: ModelId,
       body: ActivateBody,
-      responses: {
-        200: { description: "now served" },
-        403: { description: "not an admin", schema: ErrorBodySchema },
-        ...notFound,
-        409: { description: "the version cannot replace the active one", schema: ErrorBodySchema },
-      },
+      responses: ACTIVATE_RESPONSES,
       handler: async ({ params, body, principal }) => ({ body: await activateVersion(deps, params.model_id, body.version, principal!.userId) }),
     }),
     route({

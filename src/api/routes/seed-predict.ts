@@ -1,17 +1,19 @@
 /**
- * Seed 000's typed prediction routes: `POST /api/predict/churn`, `/lead-score` and
- * `/sales-forecast`. Each takes its model's features as the body (the card's schema: names,
- * aliases, types) and answers seed 000's envelope `{model, model_version, prediction_id,
- * prediction, warnings, processing_time, credits_consumed}`; a route is present when its model is
- * shipped. Scored like every REST prediction (`requestPrediction`), so each is stored and charged.
+ * Seed 000's typed prediction routes: `POST /api/predict/churn`, `/lead-score`, `/sales-forecast`
+ * and `/sentiment`. Each takes its model's features as the body (the card's schema: names,
+ * aliases, types; sentiment's `{text}`) and answers seed 000's envelope `{model, model_version,
+ * prediction_id, prediction, warnings, processing_time, credits_consumed}`; a route is present when
+ * its model is shipped. Scored like every REST prediction (`requestPrediction`), so each is stored
+ * and charged; `prediction` is presented with the card of the version that scored.
  */
 import { isMetered } from "../../auth/index.ts";
-import type { ModelCard } from "../../models/index.ts";
+import type { LoadedModel, ModelCard } from "../../models/index.ts";
 import { requestPrediction, type PredictSuccess } from "../../predictions/index.ts";
 import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
+import { SENTIMENT_MODEL, sentimentBody, sentimentPrediction, SentimentPredictionSchema } from "./sentiment.ts";
 
 export type LeadQuality = "Hot" | "Warm" | "Cold";
 
@@ -32,7 +34,9 @@ interface SeedRoute {
   /** the OpenAPI names of the body and of `prediction` */
   names: { body: string; prediction: string };
   prediction: z.ZodType;
-  present: (r: PredictSuccess, card: ModelCard, body: Record<string, unknown>) => unknown;
+  /** the body's schema when it is not the card's features (it is still an object of features) */
+  body?: (card: ModelCard) => z.ZodType<Record<string, unknown>>;
+  present: (r: PredictSuccess, scoring: LoadedModel, body: Record<string, unknown>) => unknown;
 }
 
 const SEED_ROUTES: SeedRoute[] = [
@@ -64,7 +68,7 @@ const SEED_ROUTES: SeedRoute[] = [
       model_version: z.string(),
       features_used: z.array(z.string()).describe("the features the request gave; the others took the card's defaults"),
     }),
-    present: (r, card, body) => ({
+    present: (r, { card }, body) => ({
       score: Math.round(r.output.score * 10_000) / 100,
       quality: leadQuality(r.output.score, card.threshold ?? 0.5),
       confidence: r.output.confidence,
@@ -83,6 +87,15 @@ const SEED_ROUTES: SeedRoute[] = [
       confidence_interval: z.object({ lower: z.number(), upper: z.number(), level: z.number() }),
     }),
     present: (r) => r.output.details,
+  },
+  {
+    path: "/api/predict/sentiment",
+    model: SENTIMENT_MODEL,
+    summary: "Sentiment of a text: positive, negative or neutral, with keywords (seed 000)",
+    names: { body: "SentimentRequest", prediction: "SentimentPrediction" },
+    prediction: SentimentPredictionSchema,
+    body: sentimentBody,
+    present: (r, scoring, body) => sentimentPrediction(scoring, String(body.text), r.output.score),
   },
 ];
 
@@ -115,18 +128,17 @@ export function seedPredictRoutes(deps: ApiDeps): AnyRoute[] {
       tags: ["predictions"],
       access: "user",
       // every version of a model takes the same input (activation refuses a change), so the schema is built once
-      body: featuresSchema(card).openapi(s.names.body),
+      body: (s.body?.(card) ?? (featuresSchema(card) as z.ZodType<Record<string, unknown>>)).openapi(s.names.body),
       responses: { 200: { description: "scored", schema: response }, ...errors },
       handler: async ({ body, principal }) => {
         const started = performance.now();
         const r = await requestPrediction(predictDeps, { model: s.model, features: body, principal: principal!, source: "sync" });
-        const scoring = deps.registry.scoredBy(r.model, r.model_version);
         return {
           body: {
             model: r.model,
             model_version: r.model_version,
             prediction_id: r.prediction_id,
-            prediction: s.present(r, scoring.card, body),
+            prediction: s.present(r, deps.registry.scoredBy(r.model, r.model_version), body),
             warnings: r.warnings,
             processing_time: Math.round(performance.now() - started) / 1000,
             credits_consumed: isMetered(principal!) ? 1 : 0,

@@ -1,21 +1,17 @@
 /**
- * `POST /api/predict/sentiment` (seed 000): `{text}` → sentiment, confidence, score in −1..1 and
- * keywords. Scored like every REST prediction (`requestPrediction`: validated against the card,
- * published to `predict.sentiment`, answered by the scorer); the keywords are then read off the
- * scoring model's own card for that text (see `sentimentPrediction`).
+ * What `POST /api/predict/sentiment` (seed 000, routed in seed-predict.ts) answers for `{text}`:
+ * sentiment, confidence, score in −1..1 and keywords. The text is scored like every REST
+ * prediction; the keywords are then read off the scoring model's own card for that text (see
+ * `sentimentPrediction`).
  *
  * No `emotions`: the model is trained on positive/negative labels only and the one lexicon it has,
  * AFINN-165, is a valence list (how positive or negative a word is), not an emotion lexicon, so
  * there is nothing honest to compute joy, anger, fear, sadness or surprise from. The field is left
  * out rather than filled with numbers that mean nothing.
  */
-import { isMetered } from "../../auth/index.ts";
 import type { Encoder, ModelCard } from "../../models/index.ts";
 import { compileAnalyzer, termColumns, textKeywords, type Analyzer } from "../../models/text.ts";
-import { requestPrediction } from "../../predictions/index.ts";
-import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
-import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
 export const SENTIMENT_MODEL = "sentiment";
 
@@ -97,66 +93,17 @@ export function sentimentPrediction(model: { card: ModelCard; encoder: Encoder }
   return { sentiment, ...strength, keywords: (sentiment === "positive" ? positive : negative).map((c) => c.term) };
 }
 
-const SentimentResponse = z
-  .object({
-    model: z.string(),
-    model_version: z.string(),
-    prediction_id: z.uuid(),
-    prediction: z.object({
-      sentiment: z.enum(["positive", "negative", "neutral"]),
-      confidence: z.number().describe("probability of the more likely polarity"),
-      score: z.number().min(-1).max(1).describe("2 × P(positive) − 1"),
-      keywords: z.array(z.string()),
-    }),
-    warnings: z.array(z.string()),
-    processing_time: z.number().describe("seconds"),
-    credits_consumed: z.number(),
-  })
-  .openapi("SentimentPrediction");
+export const SentimentPredictionSchema = z.object({
+  sentiment: z.enum(["positive", "negative", "neutral"]),
+  confidence: z.number().describe("probability of the more likely polarity"),
+  score: z.number().min(-1).max(1).describe("2 × P(positive) − 1"),
+  keywords: z.array(z.string()),
+});
 
-const errors = {
-  401: { description: "unauthenticated", schema: ErrorBodySchema },
-  402: { description: "no credits left", schema: ErrorBodySchema },
-  422: { description: "missing, empty or too long text", schema: ErrorBodySchema },
-  504: { description: "not answered in time; poll the prediction id", schema: ErrorBodySchema },
-};
-
-/** The sentiment route, when a `sentiment` model is loaded (none otherwise, like the churn route). */
-export function sentimentRoutes(deps: ApiDeps): AnyRoute[] {
-  if (!deps.registry.has(SENTIMENT_MODEL)) return [];
-  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
-  const maxLength = deps.registry.get(SENTIMENT_MODEL).card.features.find((f) => f.name === TEXT_FEATURE)?.max_length ?? DEFAULT_MAX_TEXT;
-  const Body = z
-    .strictObject({ text: z.string().min(1).max(maxLength).describe(`text to analyse, 1 to ${maxLength} characters`) })
-    .openapi("SentimentRequest");
-  return [
-    route({
-      method: "post",
-      path: "/api/predict/sentiment",
-      summary: "Sentiment of a text: positive, negative or neutral, with keywords (seed 000)",
-      tags: ["predictions"],
-      access: "user",
-      body: Body,
-      responses: { 200: { description: "scored", schema: SentimentResponse }, ...errors },
-      handler: async ({ body, principal }) => {
-        const started = performance.now();
-        const r = await requestPrediction(predictDeps, { model: SENTIMENT_MODEL, features: { text: body.text }, principal: principal!, source: "sync" });
-        // keywords from the version that scored
-        const scoring = deps.registry.scoredBy(r.model, r.model_version);
-        return {
-          body: {
-            model: r.model,
-            model_version: r.model_version,
-            prediction_id: r.prediction_id,
-            prediction: sentimentPrediction(scoring, body.text, r.output.score),
-            warnings: r.warnings,
-            processing_time: Math.round(performance.now() - started) / 1000,
-            credits_consumed: isMetered(principal!) ? 1 : 0,
-          },
-        };
-      },
-    }),
-  ];
+/** Seed 000's body: the text alone, as long as the card's text feature allows. */
+export function sentimentBody(card: ModelCard) {
+  const maxLength = card.features.find((f) => f.name === TEXT_FEATURE)?.max_length ?? DEFAULT_MAX_TEXT;
+  return z.strictObject({ text: z.string().min(1).max(maxLength).describe(`text to analyse, 1 to ${maxLength} characters`) });
 }
 
 const confidenceOf = (p: number) => round(Math.max(p, 1 - p), 4);
