@@ -74,6 +74,12 @@ describe("seed 000's enterprise routes: batch across models, usage analytics, ex
     const stored = await platform.db("predictions").whereIn("id", [results[0].prediction_id, results[3].prediction_id]).select("source", "status");
     assert.deepEqual(stored.map((r) => [r.source, r.status]), [["batch", "completed"], ["batch", "completed"]]);
 
+    const poor = await signedInClient(platform);
+    await platform.db("users").where({ id: poor.userId }).update({ credits_remaining: 2 });
+    const short = await poor.http.post("/api/enterprise/batch/predict", { requests: Array.from({ length: 3 }, () => ({ model: "lead_scoring", input: LEAD })) });
+    assert.equal(short.status, 402, short.text);
+    assert.equal(await credits(poor.userId), 2, "nothing sent, nothing charged");
+
     const tooMany = await user.http.post("/api/enterprise/batch/predict", { requests: Array.from({ length: 101 }, () => ({ model: "lead_scoring", input: LEAD })) });
     assert.equal(tooMany.status, 422);
     assert.equal((await user.http.post("/api/enterprise/batch/predict", { requests: [] })).status, 422);

@@ -3,7 +3,7 @@
  * export of predictions, each over what the caller may see (admins: all; operators and analysts:
  * their tenant's; users: their own).
  */
-import { isMetered } from "../../auth/index.ts";
+import { isMetered, requireCredits } from "../../auth/index.ts";
 import { AppError } from "../../errors.ts";
 import { exportPredictions, requestPrediction, usageAnalytics } from "../../predictions/index.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -37,8 +37,14 @@ export function enterpriseRoutes(deps: ApiDeps): AnyRoute[] {
             .max(MAX_ENTERPRISE_BATCH),
         })
         .openapi("EnterpriseBatchRequest"),
-      responses: { 200: { description: "every request's result in order, and the batch's figures" }, ...errors },
+      responses: {
+        200: { description: "every request's result in order, and the batch's figures" },
+        402: { description: "the credits do not cover every request", schema: ErrorBodySchema },
+        ...errors,
+      },
       handler: async ({ body, principal }) => {
+        // as seed 001's batch: a balance that cannot cover every request refuses the batch (402) before any is sent
+        requireCredits(principal!, body.requests.length);
         const started = performance.now();
         const results = await Promise.all(
           body.requests.map(async ({ model, input }, index) => {
