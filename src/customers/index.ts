@@ -2,5 +2,5 @@ export { getCustomer, listHighRisk, riskDistribution, topFactors } from "./queri
 export type { CustomerDetails, CustomerSummary, DistributionBucket, FactorShare, HighRiskPage, HighRiskQuery, ScoreRecord } from "./queries.ts";
 export { recommendationReader } from "./recommendations.ts";
 export type { CustomerRecommendations, RecommendedItem } from "./recommendations.ts";
-export { churnOverview } from "./overview.ts";
-export type { ChurnOverview } from "./overview.ts";
+export { churnOverview, latestScores, riskSegments } from "./overview.ts";
+export type { ChurnOverview, LatestScore, RiskSegment } from "./overview.ts";

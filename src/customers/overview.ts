@@ -55,3 +55,37 @@ export async function churnOverview(db: Knex, periodDays: number): Promise<Churn
     model: top ? { name: top.model, version: top.model_version, customers: Number(top.customers) } : null,
   };
 }
+
+export interface RiskSegment {
+  segment: "High Risk" | "Medium Risk" | "Low Risk";
+  count: number;
+}
+
+/** Scored customers per risk level (`churnRiskLevel`'s bands), High first, each present even at 0. */
+export async function riskSegments(db: Knex): Promise<RiskSegment[]> {
+  const rows = (await db("customer_state").whereNotNull("risk_level").select("risk_level").count({ count: "*" }).groupBy("risk_level")) as Array<{ risk_level: string; count: string | number }>;
+  const counts = new Map(rows.map((r) => [r.risk_level, Number(r.count)]));
+  return (["High", "Medium", "Low"] as const).map((level) => ({ segment: `${level} Risk` as const, count: counts.get(level) ?? 0 }));
+}
+
+export interface LatestScore {
+  customer_id: string;
+  churn_probability: number;
+  model: string;
+  model_version: string;
+  prediction_date: string;
+}
+
+/** The most recently scored customers' latest scores, newest first, with how many are scored in all. */
+export async function latestScores(db: Knex, limit: number): Promise<{ total: number; scores: LatestScore[] }> {
+  const scored = () => db("customer_state").whereNotNull("churn_probability");
+  const [{ total }] = (await scored().count({ total: "*" })) as [{ total: string | number }];
+  const rows: Array<{ customer_id: string; churn_probability: number; model: string; model_version: string; scored_at: Date }> = await scored()
+    .select("customer_id", "churn_probability", "model", "model_version", "scored_at")
+    .orderBy([{ column: "scored_at", order: "desc" }, { column: "customer_id" }])
+    .limit(limit);
+  return {
+    total: Number(total),
+    scores: rows.map((r) => ({ customer_id: r.customer_id, churn_probability: r.churn_probability, model: r.model, model_version: r.model_version, prediction_date: r.scored_at.toISOString() })),
+  };
+}

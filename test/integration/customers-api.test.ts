@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { createChurnHandler } from "../../pipelines/churn/handler.ts";
 import { riskDistribution, topFactors } from "../../src/customers/index.ts";
+import { ROOT_DIR } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import type { Platform } from "../../src/platform.ts";
 import { encodeJson } from "../../src/streams/index.ts";
@@ -188,5 +192,70 @@ describe("customer queries: GET /api/v1/customers/high-risk and /api/v1/customer
     assert.equal((await http.get("/api/dashboard/metrics?period_days=0")).status, 422);
     assert.equal((await http.get("/api/dashboard/distribution?buckets=1000")).status, 422);
     assert.equal((await client(platform.url!).get("/api/dashboard/metrics")).status, 401);
+  });
+  it("serves seed 003's segments, latest results and the subscription model's performance, status and features", async () => {
+    const levels: Array<{ risk_level: string; n: string | number }> = await platform.db("customer_state").whereNotNull("risk_level").select("risk_level").count({ n: "*" }).groupBy("risk_level");
+    const count = (level: string) => Number(levels.find((l) => l.risk_level === level)?.n ?? 0);
+    const segments = await http.post("/api/customers/segment");
+    assert.equal(segments.status, 200, segments.text);
+    assert.deepEqual(segments.body, { success: true, data: { segments: [{ segment: "High Risk", count: count("High") }, { segment: "Medium Risk", count: count("Medium") }, { segment: "Low Risk", count: count("Low") }] } });
+
+    const results = await http.get("/api/predictions/results?limit=5");
+    const scored: Array<{ customer_id: string; churn_probability: number; model: string }> = await platform.db("customer_state").whereNotNull("churn_probability").orderBy([{ column: "scored_at", order: "desc" }, "customer_id"]).select("customer_id", "churn_probability", "model");
+    assert.equal(results.body.data.total, scored.length);
+    assert.deepEqual(results.body.data.predictions.map((p: { customer_id: string }) => p.customer_id), scored.slice(0, 5).map((r) => r.customer_id));
+    for (const p of results.body.data.predictions as Array<{ churn_probability: number; confidence: number; model: string }>) {
+      const threshold = platform.registry.get(p.model).card.threshold!;
+      assert.equal(p.confidence, Math.round((p.churn_probability >= threshold ? p.churn_probability : 1 - p.churn_probability) * 1e6) / 1e6);
+    }
+    assert.equal((await http.get("/api/predictions/results?limit=0")).status, 422);
+
+    const card = platform.registry.get("churn_subscription").card;
+    const performance = await http.get("/api/predictions/performance");
+    assert.deepEqual(
+      [performance.body.data.auc, performance.body.data.f1_score, performance.body.data.training_samples, performance.body.data.model_version],
+      [card.metrics.validation.auc, card.metrics.validation.f1, card.training.split.train_rows, card.version],
+    );
+    const status = await http.get("/api/model/status");
+    assert.deepEqual([status.body.data.version, status.body.data.auc_score, status.body.data.features], [card.version, card.metrics.validation.auc, card.features.length]);
+    const features = (await http.get("/api/model/features")).body.data.features as Array<{ name: string; importance: number }>;
+    assert.equal(features.length, Object.keys(card.feature_importance).length);
+    assert.deepEqual(features.map((f) => f.importance), [...features.map((f) => f.importance)].sort((a, b) => b - a));
+    for (const path of ["/api/model/status", "/api/predictions/results"]) assert.equal((await client(platform.url!).get(path)).status, 401, path);
+  });
+});
+
+describe("seed 003's model status compares the active version with the one before it", () => {
+  let dir: string;
+  let config: ReturnType<typeof isolatedConfig>;
+  let platform: Platform;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tidecast-models-"));
+    const shipped = join(ROOT_DIR, "models", "churn_subscription", "1.0.0");
+    await cp(shipped, join(dir, "churn_subscription", "1.0.0"), { recursive: true });
+    // a newer version whose card records a better AUC: the same model files, a changed figure
+    await cp(shipped, join(dir, "churn_subscription", "1.1.0"), { recursive: true });
+    const cardPath = join(dir, "churn_subscription", "1.1.0", "card.json");
+    const card = JSON.parse(await readFile(cardPath, "utf8"));
+    card.version = "1.1.0";
+    card.metrics.validation.auc = Math.round((card.metrics.validation.auc + 0.01) * 1e6) / 1e6;
+    await writeFile(cardPath, JSON.stringify(card));
+    config = isolatedConfig({ MODELS_DIR: dir });
+    platform = await startTestPlatform(config, { api: true, pipelines: [] });
+  });
+  after(async () => {
+    await platform?.close();
+    await dropIsolated(config);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reports the improvement from 1.0.0 to 1.1.0", async () => {
+    const http = (await signedInClient(platform)).http;
+    const { data } = (await http.get("/api/model/status")).body;
+    const before = platform.registry.listVersions("churn_subscription").find((m) => m.version === "1.0.0")!.card.metrics.validation.auc!;
+    assert.equal(data.version, "1.1.0");
+    assert.deepEqual([data.performance.improved, data.performance.previous_version, data.performance.previous_auc], [true, "1.0.0", before]);
+    assert.equal(data.performance.improvement, `+0.01 (+${Math.round((0.01 / before) * 1000) / 10}%)`);
   });
 });
