@@ -22,6 +22,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { userRoutes } from "./routes/users.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { modelAdminRoutes } from "./routes/model-admin.ts";
 import { modelGalleryRoutes } from "./routes/model-gallery.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { monitoringRoutes } from "./routes/monitoring.ts";
@@ -54,6 +55,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...recommendationRoutes(deps),
     ...modelRoutes(deps),
     ...modelGalleryRoutes(deps),
+    ...modelAdminRoutes(deps),
     ...eventRoutes(deps),
     ...deadLetterRoutes(deps),
     ...userRoutes(deps),

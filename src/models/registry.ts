@@ -121,6 +121,20 @@ export class ModelRegistry {
     return { model, previous };
   }
 
+  /**
+   * Records a version found in the models directory (loading it if it was written after start), so
+   * it is listed everywhere and can be activated; it is not served until then. 404 when there is no
+   * such directory, 409 when its files do not load.
+   */
+  async register(db: Knex, name: string, version: string): Promise<LoadedModel> {
+    const model = await this.ensureLoaded(name, version);
+    await db.transaction(async (trx) => {
+      const row = await trx("models").where({ name }).first("id");
+      await recordVersion(trx, row.id, model);
+    });
+    return model;
+  }
+
   /** Serves the versions Postgres records as active, which another node may have changed. */
   async adoptActive(db: Knex): Promise<void> {
     const rows: { name: string; version: string }[] = await db("model_versions")

@@ -131,6 +131,37 @@ describe("activating a model version", () => {
     assert.equal(await scoredWith(), "1.2.0");
   });
 
+  it("lists, registers, activates and rolls back through seed 004's admin routes", async () => {
+    const list = await admin.get("/api/admin/models/list/churn_telco");
+    assert.equal(list.status, 200, list.text);
+    const listed = list.body.versions as Array<{ version: string; is_active: boolean; ab_test_percentage: number; performance_score: number }>;
+    assert.deepEqual(listed.filter((v) => v.is_active).map((v) => [v.version, v.ab_test_percentage]), [["1.2.0", 100]]);
+    assert.equal(listed.find((v) => v.version === "1.1.0")!.performance_score, a.registry.getVersion("churn_telco", "1.1.0").card.metrics.validation.auc);
+
+    await writeVersion(dir, "1.1.0", "1.5.0", () => {});
+    assert.equal((await user.post("/api/admin/models/register", { model_name: "churn_telco", version: "1.5.0" })).status, 403);
+    const outside = await admin.post("/api/admin/models/register", { model_name: "churn_telco", version: "1.5.0", model_path: "/etc" });
+    assert.equal(outside.status, 422, outside.text);
+    assert.equal((await admin.post("/api/admin/models/register", { model_name: "churn_telco", version: "9.9.9" })).status, 404);
+    const registered = await admin.post("/api/admin/models/register", { model_name: "churn_telco", version: "v1.5.0", model_path: join(dir, "churn_telco", "1.5.0") });
+    assert.equal(registered.status, 201, registered.text);
+    const row = await a.db("model_versions").join("models", "models.id", "model_versions.model_id").where({ "models.name": "churn_telco", "model_versions.version": "1.5.0" }).first("model_versions.is_active");
+    assert.equal(row.is_active, false, "recorded, not served");
+    assert.equal(activeIn(a), "1.2.0");
+
+    assert.equal((await admin.post("/api/admin/models/activate", { model_name: "churn_telco", version: "1.5.0", ab_percentage: 50 })).status, 422, "no A/B splits");
+    const activated = await admin.post("/api/admin/models/activate", { model_name: "churn_telco", version: "v1.5.0", ab_percentage: 100 });
+    assert.equal(activated.status, 200, activated.text);
+    assert.deepEqual([activated.body.message, activated.body.previous_version], ["Model activated", "1.2.0"]);
+    await scorerServes("1.5.0");
+
+    const rolledBack = await admin.post("/api/admin/models/rollback?model_name=churn_telco&version=v1.2.0");
+    assert.equal(rolledBack.status, 200, rolledBack.text);
+    assert.equal(rolledBack.body.message, "Rolled back to 1.2.0");
+    await scorerServes("1.2.0");
+    assert.equal((await admin.post("/api/admin/models/rollback?model_name=churn_telco")).status, 422);
+  });
+
   it("keeps the activated version across a restart, though a newer one is on disk", async () => {
     await b.close();
     // a version directory that cannot load stops a start (a bad deploy), unlike an activation
