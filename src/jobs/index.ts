@@ -15,7 +15,13 @@ export { enqueueImport, importJob, importJobState, requeueImport } from "./impor
 export type { ImportJobState } from "./imports.ts";
 export { createQueues, queuePrefix, QUEUES } from "./queues.ts";
 export type { ImportJobData, Queues, RecommendationBatchData, TrainingJobData } from "./queues.ts";
-export { enqueueRecommendationBatch, recommendationBatchJob, recommendationBatchState } from "./recommendation-batches.ts";
+export {
+  enqueueRecommendationBatch,
+  recommendationBatchJob,
+  recommendationBatchState,
+  recommendationBatchStats,
+  retryRecommendationBatch,
+} from "./recommendation-batches.ts";
 export type { RecommendationBatchOutput, RecommendationBatchState } from "./recommendation-batches.ts";
 export { enqueueTraining, trainingJob, trainingJobState, trainingStatusUrl } from "./training.ts";
 export type { TrainingJobState, TrainingProgress, TrainingStage } from "./training.ts";

@@ -67,10 +67,45 @@ export async function recommendationBatchState(queues: Queues, jobId: string): P
   return {
     status,
     userId: job.data.userId,
-    total: job.data.customerIds.length,
+    // data queued by other means than the API (bull-board, a script) may not be a list
+    total: Array.isArray(job.data.customerIds) ? job.data.customerIds.length : 0,
     output: status === "completed" ? (job.returnvalue as RecommendationBatchOutput) : null,
     failedReason: job.failedReason || null,
     createdAt: new Date(job.timestamp),
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
   };
+}
+
+const HOUR_MS = 3_600_000;
+/** completed jobs read to count the last hour's: the newest first, so only a busier hour is cut short */
+const COMPLETED_SCAN = 10_000;
+
+/** Seed 004's queue statistics of the recommendation batches. */
+export async function recommendationBatchStats(queues: Queues) {
+  const queue = queues.recommendationBatches;
+  const [counts, failed, completed] = await Promise.all([
+    queue.getJobCounts("waiting", "delayed", "prioritized", "active", "failed"),
+    queue.getFailed(0, 49),
+    queue.getCompleted(0, COMPLETED_SCAN - 1),
+  ]);
+  const since = Date.now() - HOUR_MS;
+  const lastHour = completed.filter((job) => (job.finishedOn ?? 0) >= since).length;
+  return {
+    queue_length: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+    processing: counts.active ?? 0,
+    failed_count: counts.failed ?? 0,
+    failed_jobs: failed.map((job) => ({ job_id: job.id, error: job.failedReason, failed_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null })),
+    completed_last_hour: lastHour,
+    /** jobs completed per minute over the last hour */
+    processing_rate: Math.round((lastHour / 60) * 100) / 100,
+  };
+}
+
+/** Queues a failed batch again: "retried", "not_failed" (it is waiting, running or done), or "missing". */
+export async function retryRecommendationBatch(queues: Queues, jobId: string): Promise<"retried" | "not_failed" | "missing"> {
+  const job = await queues.recommendationBatches.getJob(jobId);
+  if (!job) return "missing";
+  if (!(await job.isFailed())) return "not_failed";
+  await job.retry("failed");
+  return "retried";
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -176,6 +177,33 @@ describe("interaction events and the recommendations pipeline", () => {
     }
     const numeric = await user.http.post("/api/v1/recommendations/batch", { customer_ids: [123] });
     assert.equal(numeric.status, 202, "seed 004 sends numbers");
+  });
+
+  it("shows admins the batch queue's statistics, and queues a failed batch again", async () => {
+    const admin = await signedInClient(platform, "admin");
+    assert.equal((await user.http.get("/api/admin/batch/stats")).status, 403);
+    // a batch that cannot be read fails at once (one attempt), as one whose database stayed away would at last
+    const broken = `batch_${randomUUID()}`;
+    await platform.jobs!.queues.recommendationBatches.add("recommendation-batch", { customerIds: null as unknown as string[], userId: user.userId }, { jobId: broken, attempts: 1 });
+    const stats = await eventually(async () => {
+      const r = await admin.http.get("/api/admin/batch/stats");
+      return r.body.failed_count > 0 ? r.body : undefined;
+    }, 10_000, "the broken batch to fail");
+    assert.deepEqual(stats.failed_jobs.map((j: { job_id: string }) => j.job_id), [broken]);
+    assert.ok(stats.failed_jobs[0].error.length > 0);
+    assert.ok(stats.completed_last_hour >= 2, "the earlier batches completed within the hour");
+    assert.equal(stats.processing_rate, Math.round((stats.completed_last_hour / 60) * 100) / 100);
+    assert.equal((await user.http.get(`/api/v1/recommendations/batch/${broken}`)).body.status, "failed");
+
+    const retried = await admin.http.post(`/api/admin/batch/retry/${broken}`);
+    assert.equal(retried.status, 200, retried.text);
+    assert.deepEqual(retried.body, { message: "Job requeued", job_id: broken });
+    await eventually(async () => ((await platform.jobs!.queues.recommendationBatches.getJob(broken))?.attemptsMade === 2 ? true : undefined), 10_000, "the retried attempt");
+    const done = (await admin.http.post("/api/v1/recommendations/batch", { customer_ids: ["c-1"] })).body.job_id;
+    await eventually(async () => ((await admin.http.get(`/api/v1/recommendations/batch/${done}`)).body.status === "completed" ? true : undefined), 10_000, "a batch");
+    assert.equal((await admin.http.post(`/api/admin/batch/retry/${done}`)).status, 409, "only a failed batch");
+    assert.equal((await admin.http.post(`/api/admin/batch/retry/batch_${randomUUID()}`)).status, 404);
+    assert.equal((await user.http.post(`/api/admin/batch/retry/${broken}`)).status, 403);
   });
 
   it("dead-letters events it cannot use, without stalling the ones behind them", async () => {
