@@ -128,6 +128,16 @@ const models: DashboardSpec = {
         query: { expr: `sum by (le) (increase(model_prediction_raw_scores_bucket${MODEL}[${RATE}]))`, legend: "{{le}}" },
       }),
     ]),
+    row("Lead tiers", [
+      heatmap({
+        title: "Score buckets of b2b_lead_score (1 = tier E … 5 = tier A)",
+        description:
+          "Predictions per bucket per interval, from the card's score_buckets (quintiles of the validation scores): by the scorer for " +
+          "REST and CSV requests and by the lead pipeline on events. A shift of mass towards 1 or 5 is drift of the leads, or of the model.",
+        span: 12,
+        query: { expr: `sum by (le) (increase(model_prediction_buckets_bucket{model="b2b_lead_score"}[${RATE}]))`, legend: "{{le}}" },
+      }),
+    ]),
   ],
 };
 

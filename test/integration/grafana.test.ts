@@ -14,6 +14,7 @@ import { generatedFiles } from "../../grafana/output.ts";
 import { PIPELINES } from "../../pipelines/index.ts";
 import type { Platform } from "../../src/platform.ts";
 import { dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
+import { shippedVersion } from "../helpers/shipped.ts";
 import { signedInClient } from "../helpers/users.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -166,6 +167,8 @@ describe("Grafana dashboards", () => {
   });
 });
 
+const B2B_LEAD = shippedVersion("b2b_lead_score").parity.rows[0]!.features;
+
 describe("every dashboard panel against a live platform", () => {
   const config = isolatedConfig();
   let platform: Platform;
@@ -192,6 +195,8 @@ describe("every dashboard panel against a live platform", () => {
       assert.equal(res.status, 200, res.text);
     }
     assert.equal((await user.http.post("/api/predict/churn", { tenure: "long" })).status, 422);
+    // a lead scored into its bucket (the lead tiers panel)
+    assert.equal((await user.http.post("/api/v1/score", { features: B2B_LEAD })).status, 200);
     // not JSON: dead-lettered by the churn pipeline at once
     await platform.bus.publisher.publishBytes("events", platform.bus.names.eventSubject("customer", key(9)), new TextEncoder().encode("{not json"), { msgId: randomUUID() });
     // requests the scorer cannot score, published as producers may
