@@ -200,6 +200,40 @@ describe("training jobs", () => {
   });
 });
 
+describe("seed 003's POST /api/model/train", () => {
+  let modelsDir: string;
+  let config: ReturnType<typeof isolatedConfig>;
+  let platform: Platform;
+
+  before(async () => {
+    modelsDir = await mkdtemp(join(tmpdir(), "tidecast-training-models-"));
+    await cp(join(ROOT_DIR, "models", "churn_subscription"), join(modelsDir, "churn_subscription"), { recursive: true });
+    config = isolatedConfig({ MODELS_DIR: modelsDir });
+    // no jobs role: the job is queued and stays queued, so the test sees the queue alone
+    platform = await startTestPlatform(config, { api: true, pipelines: [], jobs: false });
+  });
+  after(async () => {
+    await platform?.close();
+    await dropIsolated(config);
+    await rm(modelsDir, { recursive: true, force: true });
+  });
+
+  it("queues churn_subscription's next version for admins, once at a time", async () => {
+    const operator = (await signedInClient(platform, "operator")).http;
+    assert.equal((await operator.post("/api/model/train")).status, 403);
+    const admin = (await signedInClient(platform, "admin")).http;
+    const queued = await admin.post("/api/model/train");
+    assert.equal(queued.status, 202, queued.text);
+    assert.equal(queued.body.success, true);
+    const job = queued.body.data as TrainingJobState & { message: string };
+    assert.deepEqual([job.model_id, job.version, job.state], ["churn_subscription", "1.0.1", "queued"]);
+    assert.equal((await admin.get(job.status_url)).body.job_id, job.job_id);
+    const again = await admin.post("/api/model/train");
+    assert.equal(again.status, 409, again.text);
+    assert.equal(again.body.details.job_id, job.job_id);
+  });
+});
+
 /** True when a child of this process is running the training child script (Linux /proc). */
 function trainingChildRunning(): boolean {
   for (const entry of readdirSync("/proc")) {

@@ -8,6 +8,7 @@ import { NotFoundError } from "../../errors.ts";
 import { enqueueTraining, trainingJobState, type Jobs } from "../../jobs/index.ts";
 import { VERSION_PATTERN } from "../../models/index.ts";
 import { z } from "../openapi-zod.ts";
+import { RETAINSTREAM_MODEL } from "./dashboard.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
 const ADMINS = ["admin"] as const;
@@ -77,6 +78,23 @@ export function trainingRoutes(config: Pick<Config, "MODELS_DIR">, jobs: Jobs): 
       handler: async ({ params, body }) => {
         const job = await enqueueTraining(jobs.queues, config.MODELS_DIR, params.model_id, body.version);
         return { status: 202, body: await stateOf(jobs, job.id!) };
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/model/train",
+      summary: "Seed 003's retraining of its subscription churn model (churn_subscription), queued as the route above queues it",
+      tags: ["training"],
+      access: ADMINS,
+      responses: {
+        202: { description: "queued: poll data.status_url" },
+        ...errors,
+        409: { description: "a training job for the model is waiting or running", schema: ErrorBodySchema },
+        503: { description: "the job queue is unavailable", schema: ErrorBodySchema },
+      },
+      handler: async () => {
+        const job = await enqueueTraining(jobs.queues, config.MODELS_DIR, RETAINSTREAM_MODEL, undefined);
+        return { status: 202, body: { success: true, data: { message: "Model training queued", ...(await stateOf(jobs, job.id!)) } } };
       },
     }),
     route({
