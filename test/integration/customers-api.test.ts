@@ -223,6 +223,13 @@ describe("customer queries: GET /api/v1/customers/high-risk and /api/v1/customer
     assert.deepEqual(features.map((f) => f.importance), [...features.map((f) => f.importance)].sort((a, b) => b - a));
     for (const path of ["/api/model/status", "/api/predictions/results"]) assert.equal((await client(platform.url!).get(path)).status, 401, path);
   });
+  it("shows the scores of a model no longer served, without its card", async () => {
+    await platform.db("customer_state").insert({ customer_id: "retired-1", churn_probability: 0.8, risk_level: "High", model: "retired_model", model_version: "0.9.0", scored_at: new Date(Date.now() + 60_000) });
+    const results = await http.get("/api/predictions/results?limit=1");
+    assert.equal(results.status, 200, results.text);
+    assert.deepEqual(results.body.data.predictions.map((p: { customer_id: string; confidence: number }) => [p.customer_id, p.confidence]), [["retired-1", 0.8]]);
+    assert.equal((await http.get("/api/dashboard/metrics")).status, 200);
+  });
 });
 
 describe("seed 003's model status compares the active version with the one before it", () => {

@@ -23,6 +23,8 @@ export const RETAINSTREAM_MODEL = "churn_subscription";
 const signed = (value: number, unit = "") => `${value >= 0 ? "+" : ""}${value}${unit}`;
 
 export function dashboardRoutes(deps: ApiDeps): AnyRoute[] {
+  // scores stay in the tables after a model stops being shipped: such a model has no card here
+  const scoringModel = (name: string, version: string) => (deps.registry.has(name) ? deps.registry.scoredBy(name, version) : null);
   return [
     route({
       method: "get",
@@ -35,7 +37,7 @@ export function dashboardRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ query }) => {
         const o = await churnOverview(deps.db, query.period_days);
         const rate = o.churn_rate;
-        const scoring = o.model ? deps.registry.scoredBy(o.model.name, o.model.version) : null;
+        const scoring = o.model ? scoringModel(o.model.name, o.model.version) : null;
         return {
           body: {
             success: true,
@@ -111,7 +113,7 @@ export function dashboardRoutes(deps: ApiDeps): AnyRoute[] {
       handler: async ({ query }) => {
         const { total, scores } = await latestScores(deps.db, query.limit);
         const predictions = scores.map((p) => {
-          const threshold = deps.registry.scoredBy(p.model, p.model_version).card.threshold ?? 0.5;
+          const threshold = scoringModel(p.model, p.model_version)?.card.threshold ?? 0.5;
           // the probability of the outcome the model predicts, as every prediction's confidence
           const confidence = p.churn_probability >= threshold ? p.churn_probability : 1 - p.churn_probability;
           return { ...p, confidence: Math.round(confidence * 1e6) / 1e6 };
