@@ -62,7 +62,13 @@ export function modelAdminRoutes(deps: ApiDeps): AnyRoute[] {
           model_path: z.string().max(1_000).optional().describe("if given, must be that version's directory: models are read from MODELS_DIR only"),
         })
         .openapi("RegisterModelVersion"),
-      responses: { 201: { description: "registered" }, ...ACTIVATE_RESPONSES, 422: { description: "bad version or path", schema: ErrorBodySchema } },
+      responses: {
+        201: { description: "registered" },
+        403: ACTIVATE_RESPONSES[403],
+        404: { description: "unknown model, or no such version directory", schema: ErrorBodySchema },
+        409: { description: "the version's files do not load", schema: ErrorBodySchema },
+        422: { description: "bad version or path", schema: ErrorBodySchema },
+      },
       handler: async ({ body }) => {
         const dir = join(deps.config.MODELS_DIR, body.model_name, body.version);
         if (body.model_path !== undefined && resolve(deps.config.MODELS_DIR, body.model_path) !== resolve(dir)) {
