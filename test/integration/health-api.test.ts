@@ -106,5 +106,24 @@ describe("health, status, resources (seed 002) and monitoring (seed 000)", () =>
     assert.equal(alerts.status, 200, alerts.text);
     assert.deepEqual(alerts.body.open.items.map((a: { id: string }) => a.id), [open!.id]);
     assert.equal(alerts.body.acknowledged.items.length, 0);
+
+    // seed 000's enterprise health and model status: the same figures in that family's shapes
+    const detailed = await operator.http.get("/api/enterprise/health/detailed");
+    assert.equal(detailed.status, 200, detailed.text);
+    assert.deepEqual([detailed.body.status, detailed.body.overall_health_score], ["healthy", 100]);
+    const { database, cache, api_performance: api } = detailed.body.components;
+    assert.ok(database.connections >= 1 && database.connections <= database.max_connections, JSON.stringify(database));
+    assert.ok(cache.memory_usage_mb > 0 && cache.keys >= 0, JSON.stringify(cache));
+    assert.ok(api.requests > 10 && api.avg_response_time_ms > 0 && api.error_rate === 0, JSON.stringify(api));
+    assert.equal((await user.http.get("/api/enterprise/health/detailed")).status, 403);
+
+    const failedId = randomUUID();
+    await platform.db("predictions").insert({ ...row(5, 10), id: failedId, message_id: failedId, model: "lead_scoring", status: "failed", output: null, score: null });
+    const status = await operator.http.get("/api/enterprise/status/models?hours=24");
+    assert.equal(status.status, 200, status.text);
+    assert.deepEqual([status.body.models.churn_telco.predictions_count, status.body.models.churn_telco.status], [2, "healthy"]);
+    assert.deepEqual([status.body.models.lead_scoring.error_rate, status.body.models.lead_scoring.status], [100, "degraded"]);
+    assert.equal(status.body.system_summary.healthy_models, status.body.system_summary.total_models - 1);
+    assert.match(status.body.alerts[0].message, /^Model lead_scoring failed 100% /);
   });
 });
