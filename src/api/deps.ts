@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ModelRegistry } from "../models/index.ts";
+import type { PredictDeps } from "../predictions/index.ts";
 import type { Bus } from "../streams/index.ts";
 
 /** What the HTTP layer needs from the rest of the platform. */
@@ -19,4 +20,9 @@ export interface ApiDeps {
   log: Logger;
   startedAt: Date;
   version: string;
+}
+
+/** What a REST prediction needs (`requestPrediction`), waiting for the scorer as configured. */
+export function predictDeps(deps: ApiDeps): PredictDeps {
+  return { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
 }

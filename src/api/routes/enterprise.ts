@@ -6,7 +6,8 @@
 import { isMetered, requireCredits } from "../../auth/index.ts";
 import { AppError } from "../../errors.ts";
 import { exportPredictions, requestPrediction, usageAnalytics } from "../../predictions/index.ts";
-import type { ApiDeps } from "../deps.ts";
+import { predictDeps, type ApiDeps } from "../deps.ts";
+import { elapsedSeconds } from "../elapsed.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
@@ -21,7 +22,7 @@ const Days = (byDefault: number) => z.coerce.number().int().min(1).max(365).defa
 const Model = z.string().min(1).max(100).optional();
 
 export function enterpriseRoutes(deps: ApiDeps): AnyRoute[] {
-  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const predicting = predictDeps(deps);
   return [
     route({
       method: "post",
@@ -50,16 +51,16 @@ export function enterpriseRoutes(deps: ApiDeps): AnyRoute[] {
           body.requests.map(async ({ model, input }, index) => {
             const t = performance.now();
             try {
-              const r = await requestPrediction(predictDeps, { model, features: input, principal: principal!, source: "batch" });
+              const r = await requestPrediction(predicting, { model, features: input, principal: principal!, source: "batch" });
               const { contributions: _c, ...prediction } = r.output;
-              return { index, model, status: "success" as const, prediction_id: r.prediction_id, model_version: r.model_version, prediction, warnings: r.warnings, processing_time: seconds(t) };
+              return { index, model, status: "success" as const, prediction_id: r.prediction_id, model_version: r.model_version, prediction, warnings: r.warnings, processing_time: elapsedSeconds(t) };
             } catch (err) {
               if (!(err instanceof AppError)) throw err;
-              return { index, model, status: "error" as const, error: { code: err.code, message: err.message, details: err.details }, processing_time: seconds(t) };
+              return { index, model, status: "error" as const, error: { code: err.code, message: err.message, details: err.details }, processing_time: elapsedSeconds(t) };
             }
           }),
         );
-        const total = seconds(started);
+        const total = elapsedSeconds(started);
         const successful = results.filter((r) => r.status === "success").length;
         return {
           body: {
@@ -105,5 +106,3 @@ export function enterpriseRoutes(deps: ApiDeps): AnyRoute[] {
     }),
   ];
 }
-
-const seconds = (started: number) => Math.round(performance.now() - started) / 1000;

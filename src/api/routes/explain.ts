@@ -10,7 +10,7 @@ import type { Principal } from "../../auth/index.ts";
 import { ConflictError, ValidationError } from "../../errors.ts";
 import { EXPLANATION_METHODS, type LoadedModel } from "../../models/index.ts";
 import { getPrediction, requestPrediction } from "../../predictions/index.ts";
-import type { ApiDeps } from "../deps.ts";
+import { predictDeps, type ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
@@ -46,7 +46,7 @@ const METHOD_DESCRIPTIONS: Record<keyof typeof EXPLANATION_METHODS, string> = {
 };
 
 export function explainRoutes(deps: ApiDeps): AnyRoute[] {
-  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const predicting = predictDeps(deps);
 
   /** the prediction to explain: a stored one, or the features scored now */
   async function prediction(body: z.infer<typeof ExplainBody>, principal: Principal) {
@@ -58,7 +58,7 @@ export function explainRoutes(deps: ApiDeps): AnyRoute[] {
       return { id: stored.prediction_id, model: stored.model_id, version: stored.model_version, features: stored.input, score: stored.score };
     }
     explainable(deps.registry.get(body.model_id));
-    const r = await requestPrediction(predictDeps, { model: body.model_id, features: body.features, principal, source: "sync" });
+    const r = await requestPrediction(predicting, { model: body.model_id, features: body.features, principal, source: "sync" });
     return { id: r.prediction_id, model: r.model, version: r.model_version, features: body.features, score: r.output.score };
   }
 

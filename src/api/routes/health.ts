@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
+import { elapsedMs } from "../elapsed.ts";
 import { route } from "../route-table.ts";
 import { ALERT_PERCENT, resources } from "../system-resources.ts";
 
@@ -16,7 +17,7 @@ async function timed(fn: () => Promise<unknown>): Promise<Check> {
       fn(),
       new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS))),
     ]);
-    return { status: "ok", latency_ms: Math.round((performance.now() - started) * 100) / 100 };
+    return { status: "ok", latency_ms: elapsedMs(started) };
   } catch (err) {
     return { status: "fail", latency_ms: Math.round(performance.now() - started), error: err instanceof Error ? err.message : String(err) };
   } finally {

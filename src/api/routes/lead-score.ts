@@ -10,7 +10,8 @@ import { AppError, BadRequestError } from "../../errors.ts";
 import { EXPLANATION_METHODS } from "../../models/index.ts";
 import { requestPrediction, requestPredictions, type BatchItem, type PredictSuccess } from "../../predictions/index.ts";
 import { featuresSchema } from "../card-schema.ts";
-import type { ApiDeps } from "../deps.ts";
+import { predictDeps, type ApiDeps } from "../deps.ts";
+import { elapsedMs } from "../elapsed.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
@@ -53,7 +54,7 @@ const errors = {
 /** Seed 002's routes, when a `b2b_lead_score` model is loaded (none otherwise, like the churn route). */
 export function leadScoreRoutes(deps: ApiDeps): AnyRoute[] {
   if (!deps.registry.has(B2B_MODEL)) return [];
-  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const predicting = predictDeps(deps);
   // the contract is the same for every version of a model (activation refuses a change), so the schema is built once
   const initial = deps.registry.get(B2B_MODEL).card;
   const ScoreRequest = z
@@ -76,7 +77,7 @@ export function leadScoreRoutes(deps: ApiDeps): AnyRoute[] {
       responses: { 200: { description: "scored", schema: LeadScoreSchema }, ...errors },
       handler: async ({ body, query, principal }) => {
         const started = performance.now();
-        const r = await requestPrediction(predictDeps, { model: B2B_MODEL, features: body.features, principal: principal!, source: "sync" });
+        const r = await requestPrediction(predicting, { model: B2B_MODEL, features: body.features, principal: principal!, source: "sync" });
         return { body: leadScoreBody(deps, r, body.lead_id, query.include_details === true, started) };
       },
     }),
@@ -98,7 +99,7 @@ export function leadScoreRoutes(deps: ApiDeps): AnyRoute[] {
           throw new BadRequestError(`Maximum ${MAX_LEADS_PER_BATCH} leads per batch request`, { leads: body.length, max: MAX_LEADS_PER_BATCH });
         }
         const started = performance.now();
-        const items = await requestPredictions(predictDeps, {
+        const items = await requestPredictions(predicting, {
           model: B2B_MODEL,
           rows: body.map((lead) => lead.features),
           principal: principal!,
@@ -215,6 +216,6 @@ function leadScoreBody(deps: ApiDeps, r: PredictSuccess, leadId: string | undefi
     lead_id: leadId ?? null,
     score: { raw_score: r.output.score, bucket, tier, ...details },
     warnings: r.warnings,
-    ...(includeDetails ? { timing: { latency_ms: Math.round((performance.now() - started) * 100) / 100 }, api_version: deps.version } : {}),
+    ...(includeDetails ? { timing: { latency_ms: elapsedMs(started) }, api_version: deps.version } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { EXPLANATION_METHODS } from "../../models/index.ts";
 import { MAX_BATCH_ROWS, requestPrediction, requestPredictions, type BatchItem, type PredictSuccess } from "../../predictions/index.ts";
-import type { ApiDeps } from "../deps.ts";
+import { predictDeps, type ApiDeps } from "../deps.ts";
+import { elapsedMs } from "../elapsed.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 
@@ -69,7 +70,7 @@ const errors = {
 };
 
 export function predictRoutes(deps: ApiDeps): AnyRoute[] {
-  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const predicting = predictDeps(deps);
   return [
     route({
       method: "post",
@@ -81,7 +82,7 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
       responses: { 200: { description: "scored", schema: GenericResponse }, ...errors },
       handler: async ({ body, principal }) => {
         const started = performance.now();
-        const r = await requestPrediction(predictDeps, { model: body.model_id, features: body.features, principal: principal!, source: "sync" });
+        const r = await requestPrediction(predicting, { model: body.model_id, features: body.features, principal: principal!, source: "sync" });
         const prediction = predictionBody(r, explanationMethod(deps, r.model, body.include_explanation));
         return { body: { ...prediction, processing_time_ms: elapsedMs(started) } };
       },
@@ -96,7 +97,7 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
       responses: { 200: { description: "every row completed, pending (poll its id) or failed", schema: BatchResponse }, ...errors },
       handler: async ({ body, principal }) => {
         const started = performance.now();
-        const items = await requestPredictions(predictDeps, { model: body.model_id, rows: body.instances, principal: principal!, source: "batch" });
+        const items = await requestPredictions(predicting, { model: body.model_id, rows: body.instances, principal: principal!, source: "batch" });
         const method = explanationMethod(deps, body.model_id, body.include_explanation);
         const count = (status: BatchItem["status"]) => items.filter((item) => item.status === status).length;
         return {
@@ -114,8 +115,6 @@ export function predictRoutes(deps: ApiDeps): AnyRoute[] {
     }),
   ];
 }
-
-const elapsedMs = (started: number) => Math.round((performance.now() - started) * 100) / 100;
 
 /** How the model's contributions are computed, when they were asked for and it has an explainer. */
 function explanationMethod(deps: ApiDeps, model: string, asked: boolean): string | null {

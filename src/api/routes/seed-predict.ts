@@ -10,7 +10,8 @@ import { isMetered } from "../../auth/index.ts";
 import type { LoadedModel, ModelCard } from "../../models/index.ts";
 import { requestPrediction, type PredictSuccess } from "../../predictions/index.ts";
 import { featuresSchema } from "../card-schema.ts";
-import type { ApiDeps } from "../deps.ts";
+import { predictDeps, type ApiDeps } from "../deps.ts";
+import { elapsedSeconds } from "../elapsed.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route, type AnyRoute } from "../route-table.ts";
 import { SENTIMENT_MODEL, sentimentBody, sentimentPrediction, SentimentPredictionSchema } from "./sentiment.ts";
@@ -107,7 +108,7 @@ const errors = {
 };
 
 export function seedPredictRoutes(deps: ApiDeps): AnyRoute[] {
-  const predictDeps = { ...deps, timeoutMs: deps.config.PREDICT_TIMEOUT_MS };
+  const predicting = predictDeps(deps);
   return SEED_ROUTES.filter((s) => deps.registry.has(s.model)).map((s) => {
     const card = deps.registry.get(s.model).card;
     const response = z
@@ -132,7 +133,7 @@ export function seedPredictRoutes(deps: ApiDeps): AnyRoute[] {
       responses: { 200: { description: "scored", schema: response }, ...errors },
       handler: async ({ body, principal }) => {
         const started = performance.now();
-        const r = await requestPrediction(predictDeps, { model: s.model, features: body, principal: principal!, source: "sync" });
+        const r = await requestPrediction(predicting, { model: s.model, features: body, principal: principal!, source: "sync" });
         return {
           body: {
             model: r.model,
@@ -140,7 +141,7 @@ export function seedPredictRoutes(deps: ApiDeps): AnyRoute[] {
             prediction_id: r.prediction_id,
             prediction: s.present(r, deps.registry.scoredBy(r.model, r.model_version), body),
             warnings: r.warnings,
-            processing_time: Math.round(performance.now() - started) / 1000,
+            processing_time: elapsedSeconds(started),
             credits_consumed: isMetered(principal!) ? 1 : 0,
           },
         };
