@@ -34,7 +34,7 @@ interface StoredRow {
 export function recommendationReader(db: Knex, registry: ModelRegistry) {
   const labels = new WeakMap<LoadedModel, Map<string, string>>();
   const labelsOf = (name: string, version: string): Map<string, string> => {
-    const model = registry.listVersions(name).find((m) => m.version === version);
+    const model = registry.findVersion(name, version);
     if (!model) return new Map(); // a version this node does not hold: ids without descriptions
     let map = labels.get(model);
     if (!map) labels.set(model, (map = new Map((model.card.items?.vocabulary ?? []).map((item) => [item.id, item.label]))));

@@ -174,9 +174,14 @@ export class ModelRegistry {
     return this.active.has(name);
   }
 
-  /** A given version, active or not. */
+  /** A given version, active or not, if this process holds it. */
+  findVersion(name: string, version: string): LoadedModel | undefined {
+    return this.versions.get(name)?.get(version);
+  }
+
+  /** A given version, active or not, or a 404 MODEL_NOT_FOUND. */
   getVersion(name: string, version: string): LoadedModel {
-    const model = this.versions.get(name)?.get(version);
+    const model = this.findVersion(name, version);
     if (!model) throw new ModelNotFoundError(`${name}@${version}`);
     return model;
   }
@@ -186,7 +191,7 @@ export class ModelRegistry {
    * this process has not loaded that version (a scorer elsewhere may have adopted a newer one first).
    */
   scoredBy(name: string, version: string): LoadedModel {
-    return this.versions.get(name)?.get(version) ?? this.get(name);
+    return this.findVersion(name, version) ?? this.get(name);
   }
 
   listActive(): LoadedModel[] {
