@@ -32,7 +32,8 @@ export interface ResourceSnapshot {
  * one: since boot), as `top` does; the process's CPU is a percentage of one core, as `ps` shows it.
  */
 export function resourceMonitor(diskPath = process.cwd()) {
-  let cached: { at: number; snapshot: Promise<ResourceSnapshot> } | undefined;
+  /** `takenAt` is null while the snapshot is being taken: callers meanwhile share it */
+  let cached: { takenAt: number | null; snapshot: Promise<ResourceSnapshot> } | undefined;
   let lastProcess = { at: performance.now(), usage: process.cpuUsage() };
 
   async function take(): Promise<ResourceSnapshot> {
@@ -85,14 +86,18 @@ export function resourceMonitor(diskPath = process.cwd()) {
 
   return {
     snapshot(): Promise<ResourceSnapshot> {
-      const at = Date.now();
-      if (!cached || at - cached.at >= CACHE_MS) {
-        const snapshot = take();
-        cached = { at, snapshot };
-        // a failed snapshot is not kept: the next request tries again
-        snapshot.catch(() => {
-          if (cached?.snapshot === snapshot) cached = undefined;
-        });
+      // a second from when the snapshot was taken, not from when it was asked for: the first CPU
+      // sample alone takes about half a second
+      if (!cached || (cached.takenAt !== null && Date.now() - cached.takenAt >= CACHE_MS)) {
+        const entry: NonNullable<typeof cached> = { takenAt: null, snapshot: take() };
+        cached = entry;
+        entry.snapshot.then(
+          () => (entry.takenAt = Date.now()),
+          // a failed snapshot is not kept: the next request tries again
+          () => {
+            if (cached === entry) cached = undefined;
+          },
+        );
       }
       return cached.snapshot;
     },
