@@ -57,11 +57,23 @@ const EnvSchema = z.object({
   /** the first admin account, created at start when missing */
   ADMIN_USERNAME: z.string().min(3).max(50).default("admin"),
   ADMIN_PASSWORD: z.string().default("tidecast-admin"),
+  /** a charge that takes a user's credits below this sends `user.credit_low` to their webhooks */
+  CREDIT_LOW_THRESHOLD: z.coerce.number().int().min(0).default(10),
+  /** attempts per webhook delivery, the first retry after WEBHOOK_RETRY_DELAY_MS, each next one twice as late */
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  WEBHOOK_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(10_000),
+  /** how long an endpoint has to answer a delivery */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * whether webhooks may point to loopback and private addresses; by default only outside
+   * production, so that users of a shared install cannot make it call its own network
+   */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(["true", "false"]).optional().transform((v) => (v === undefined ? undefined : v === "true")),
   /** how long accepted HTTP requests may run on after SIGTERM; the whole stop gives up after twice this */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
 });
 
-export type Config = z.infer<typeof EnvSchema>;
+export type Config = Omit<z.infer<typeof EnvSchema>, "WEBHOOK_ALLOW_PRIVATE_NETWORKS"> & { WEBHOOK_ALLOW_PRIVATE_NETWORKS: boolean };
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -74,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
-  const config = parsed.data;
+  const config = { ...parsed.data, WEBHOOK_ALLOW_PRIVATE_NETWORKS: parsed.data.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? parsed.data.NODE_ENV !== "production" };
   if (config.NODE_ENV === "production") {
     if (config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.length < 32) {
       throw new ConfigError("JWT_SECRET must be set to a random string of at least 32 characters in production");

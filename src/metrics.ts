@@ -135,6 +135,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["type", "severity"] as const,
       registers,
     }),
+    webhookDeliveries: new Counter({
+      name: "tidecast_webhook_deliveries_total",
+      help: "Webhook delivery attempts, by event and outcome (delivered, retry, failed, cancelled)",
+      labelNames: ["event", "outcome"] as const,
+      registers,
+    }),
     imports: new Counter({
       name: "tidecast_imports_total",
       help: "CSV imports ended, by target kind (predict, events) and outcome (completed, failed)",

@@ -3,10 +3,11 @@ import type { Knex } from "knex";
 import { v5 as uuidv5 } from "uuid";
 import { encodeBatch, presentPrediction, scoreWithOutputs, type LoadedModel, type PredictionOutput } from "../../src/models/index.ts";
 import { ASYNC_COMMIT, DurableCommits } from "../../src/db/durable-commits.ts";
-import { decodeJson, REPLY_HEADER, type Outcome } from "../../src/streams/index.ts";
+import { decodeJson, REPLY_HEADER, type BatchHandler, type Outcome } from "../../src/streams/index.ts";
 import { messageIdOf } from "../messages.ts";
 import type { PipelineDeps } from "../types.ts";
 import { PredictRequestSchema, type PredictReply, type PredictRequest } from "../../src/predictions/index.ts";
+import { EventSubscribers, notice, noticePublisher, type Notice } from "../../src/webhooks/index.ts";
 
 /**
  * How long an answered request's ack may wait for the commit that stored it to reach the disk: one
@@ -50,13 +51,15 @@ interface Row {
  * that cannot be scored (unknown model, invalid features) is answered with its error and stored as
  * failed; a message that is not a request at all goes to the dead-letter stream.
  */
-export function createScorerHandler(deps: PipelineDeps) {
-  const { db, bus, registry, metrics } = deps;
-  const write = createResultWriter(db);
+export function createScorerHandler(deps: PipelineDeps): BatchHandler {
+  const { db, bus, registry, metrics, config } = deps;
+  const write = createResultWriter(db, config.CREDIT_LOW_THRESHOLD);
   const durable = new DurableCommits(db, ACK_FLUSH_INTERVAL_MS);
+  const subscribers = new EventSubscribers(db, bus, config.SUBJECT_PREFIX, "prediction.completed", deps.log);
+  const publishNotice = noticePublisher(bus);
   // every prediction is explained
   registry.prepareExplainers();
-  return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
+  const handler = async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));
     const replies = new Map<number, PredictReply>();
     const rows: Row[] = [];
@@ -132,11 +135,13 @@ export function createScorerHandler(deps: PipelineDeps) {
 
     if (rows.length > 0) {
       const started = performance.now();
-      await write(rows);
+      const { lowCredits } = await write(rows);
       metrics.dbWriteDuration.observe({ pipeline: "scorer" }, (performance.now() - started) / 1000);
-      // committed and visible, not yet on disk: answered now, acked once it is
-      const flushed = durable.flushed();
-      for (const outcome of outcomes) if (outcome.kind === "ack") outcome.durable = flushed;
+      // committed and visible, not yet on disk: answered now, acked once it is, and once the
+      // webhooks' notices are published (a redelivery publishes them again, under the same ids)
+      const notices = [...rows.filter((r) => r.status === "completed" && subscribers.has(r.user_id)).map(completedNotice), ...lowCredits];
+      const settled = notices.length === 0 ? durable.flushed() : Promise.all([durable.flushed(), ...notices.map(publishNotice)]).then(() => undefined);
+      for (const outcome of outcomes) if (outcome.kind === "ack") outcome.durable = settled;
     }
 
     // the runner sends each answer as it settles the batch, after the commit above
@@ -147,6 +152,17 @@ export function createScorerHandler(deps: PipelineDeps) {
     }
     return outcomes;
   };
+  return Object.assign(handler, { close: () => subscribers.stop() });
+}
+
+function completedNotice(row: Row): Notice {
+  return notice("prediction.completed", row.id, row.user_id, {
+    model: row.model,
+    model_version: row.model_version,
+    user_id: row.user_id,
+    prediction_id: row.id,
+    result: row.output,
+  });
 }
 
 /**
@@ -157,8 +173,8 @@ export function createScorerHandler(deps: PipelineDeps) {
  * settles once its rows are committed. A group that fails is written again batch by batch, so one
  * batch's bad row never fails the others.
  */
-function createResultWriter(db: Knex): (rows: readonly Row[]) => Promise<void> {
-  const queue: Array<{ rows: readonly Row[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+function createResultWriter(db: Knex, lowCreditThreshold: number): (rows: readonly Row[]) => Promise<Written> {
+  const queue: Array<{ rows: readonly Row[]; resolve: (written: Written) => void; reject: (err: unknown) => void }> = [];
   let writing = false;
   const drain = async () => {
     writing = true;
@@ -166,11 +182,12 @@ function createResultWriter(db: Knex): (rows: readonly Row[]) => Promise<void> {
       while (queue.length > 0) {
         const group = queue.splice(0);
         try {
-          await storeAndCharge(db, group.length === 1 ? group[0]!.rows : group.flatMap((g) => g.rows));
-          for (const g of group) g.resolve();
+          // every batch of the group is given the group's low-credit notices: their ids are the same, so they are published once
+          const written = await storeAndCharge(db, group.length === 1 ? group[0]!.rows : group.flatMap((g) => g.rows), lowCreditThreshold);
+          for (const g of group) g.resolve(written);
         } catch (err) {
           if (group.length === 1) group[0]!.reject(err);
-          else for (const g of group) await storeAndCharge(db, g.rows).then(g.resolve, g.reject);
+          else for (const g of group) await storeAndCharge(db, g.rows, lowCreditThreshold).then(g.resolve, g.reject);
         }
       }
     } finally {
@@ -178,22 +195,37 @@ function createResultWriter(db: Knex): (rows: readonly Row[]) => Promise<void> {
     }
   };
   return (rows) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<Written>((resolve, reject) => {
       queue.push({ rows, resolve, reject });
       if (!writing) void drain();
     });
+}
+
+interface Written {
+  /** `user.credit_low` notices of the users whose charge took them below the threshold */
+  lowCredits: Notice[];
 }
 
 /**
  * Stores results and charges one credit per completed prediction, in one statement (so in one
  * transaction, and the `users` row is locked only from its update to the commit, never across a
  * round trip). Only rows this statement inserted, or moved from pending (left by an API that timed
- * out) to done, are charged: a redelivered request finds its row finished and costs nothing.
+ * out) to done, are charged: a redelivered request finds its row finished and costs nothing, and
+ * crosses no threshold again.
  */
-async function storeAndCharge(db: Knex, rows: readonly Row[]): Promise<void> {
+async function storeAndCharge(db: Knex, rows: readonly Row[], lowCreditThreshold: number): Promise<Written> {
+  const unique = uniqueById(rows);
   // a named (prepared) statement: each connection parses and plans it once, which for a batch of a
   // few rows is most of what Postgres would otherwise spend on it
-  await db.raw(STORE_AND_CHARGE_SQL, [JSON.stringify(uniqueById(rows))]).options({ name: "tidecast_scorer_store_and_charge" });
+  const result = await db
+    .raw(STORE_AND_CHARGE_SQL, [JSON.stringify(unique), lowCreditThreshold, lowCreditThreshold])
+    .options({ name: "tidecast_scorer_store_and_charge" });
+  const low = (result.rows[0]?.low ?? []) as Array<{ user_id: number; credits_remaining: number }>;
+  return {
+    lowCredits: low.map((u) =>
+      notice("user.credit_low", `${u.user_id}:${unique[0]!.id}`, u.user_id, { user_id: u.user_id, credits_remaining: u.credits_remaining, threshold: lowCreditThreshold }),
+    ),
+  };
 }
 
 const STORE_AND_CHARGE_SQL = `
@@ -212,9 +244,14 @@ const STORE_AND_CHARGE_SQL = `
     UPDATE users SET credits_remaining = GREATEST(users.credits_remaining - c.n, 0)
       FROM (SELECT user_id, count(*)::integer AS n FROM stored WHERE status = 'completed' AND user_id IS NOT NULL GROUP BY user_id) AS c
      WHERE users.id = c.user_id AND users.role <> 'admin'
-    RETURNING users.id
+    RETURNING users.id, users.credits_remaining, c.n
   )
-  SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM charged) AS charged, ${ASYNC_COMMIT} AS commit_mode`;
+  SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM charged) AS charged,
+         -- crossed: the balance before (after + charge) was at or above the threshold; a charge capped at 0
+         -- (a race past the API's credit check) may report a balance that was below already
+         (SELECT json_agg(json_build_object('user_id', id, 'credits_remaining', credits_remaining)) FROM charged
+           WHERE credits_remaining < ? AND credits_remaining + n >= ?) AS low,
+         ${ASYNC_COMMIT} AS commit_mode`;
 
 /** One row per prediction id: a second message for the same id in one batch is a duplicate (its row is the first's). */
 function uniqueById(rows: readonly Row[]): readonly Row[] {

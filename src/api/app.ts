@@ -35,6 +35,7 @@ import { leadScoreRoutes } from "./routes/lead-score.ts";
 import { seedPredictRoutes } from "./routes/seed-predict.ts";
 import { importRoutes, mountUploadRoutes } from "./routes/imports.ts";
 import { trainingRoutes } from "./routes/training.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import type { Jobs } from "../jobs/index.ts";
 
 /** The Koa application: middleware in order, then one route table that also yields the OpenAPI document. */
@@ -65,6 +66,7 @@ export function createApp(deps: ApiDeps, jobs: Jobs | null = null) {
     ...(jobs ? importRoutes(jobs) : []),
     ...(jobs ? trainingRoutes(deps.config, jobs) : []),
     ...(jobs ? recommendationBatchRoutes(jobs) : []),
+    ...(jobs ? webhookRoutes(deps, jobs) : []),
   ];
   const registry = new OpenAPIRegistry();
   const router = new Router();

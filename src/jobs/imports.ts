@@ -1,7 +1,8 @@
 import { UnrecoverableError, WaitingError, type Job } from "bullmq";
 import { ImportFailedError, parseTarget, runImport, type ImportProgress, type RunImportDeps } from "../ingest/index.ts";
 import { QUEUES, readJob, type ImportJobData, type Queues } from "./queues.ts";
-import type { JobDefinition } from "./workers.ts";
+import { notice } from "../webhooks/index.ts";
+import { jobRunId, type JobDefinition } from "./workers.ts";
 
 const JOB_NAME = "csv-import";
 
@@ -35,6 +36,22 @@ export function importJob(deps: RunImportDeps, concurrency: number): JobDefiniti
       await deps.imports.markFailed(job.data.importId, err.message);
       const row = await deps.imports.get(job.data.importId);
       deps.metrics.imports.inc({ target: row ? parseTarget(row.target).kind : "unknown", outcome: "failed" });
+    },
+    async notice(job, outcome) {
+      const row = await deps.imports.get(job.data.importId);
+      if (!row) return null;
+      const result = outcome.status === "completed" ? (outcome.result as { rows: number; quality_score: number }) : null;
+      return notice("batch.completed", jobRunId(job), row.user_id, {
+        batch_type: "csv_import",
+        job_id: row.id,
+        status: outcome.status,
+        target: row.target,
+        file_name: row.file_name,
+        rows: result?.rows ?? null,
+        quality_score: result?.quality_score ?? null,
+        error: outcome.status === "failed" ? outcome.error : null,
+        status_url: `/api/v1/imports/${row.id}`,
+      });
     },
   };
 }

@@ -9,12 +9,14 @@ import { importJob } from "./imports.ts";
 import { createQueues, type Queues } from "./queues.ts";
 import { recommendationBatchJob } from "./recommendation-batches.ts";
 import { trainingJob } from "./training.ts";
+import { noticePublisher } from "../webhooks/index.ts";
+import { webhookDeliveryJob } from "./webhook-deliveries.ts";
 import { JobWorkers } from "./workers.ts";
 
 export { enqueueImport, importJob, importJobState, requeueImport } from "./imports.ts";
 export type { ImportJobState } from "./imports.ts";
-export { createQueues, queuePrefix, QUEUES } from "./queues.ts";
-export type { ImportJobData, Queues, RecommendationBatchData, TrainingJobData } from "./queues.ts";
+export { createQueues, queuePrefix, QUEUES, webhookDeliveryQueue } from "./queues.ts";
+export type { ImportJobData, Queues, RecommendationBatchData, TrainingJobData, WebhookDeliveryData } from "./queues.ts";
 export {
   enqueueRecommendationBatch,
   recommendationBatchJob,
@@ -26,6 +28,7 @@ export type { RecommendationBatchOutput, RecommendationBatchState } from "./reco
 export { enqueueTraining, trainingJob, trainingJobState, trainingStatusUrl } from "./training.ts";
 export type { TrainingJobState, TrainingProgress, TrainingStage } from "./training.ts";
 export type { TrainingResult } from "./training-runner.ts";
+export { enqueueDeliveries, webhookDeliveryJob } from "./webhook-deliveries.ts";
 export { JobWorkers } from "./workers.ts";
 export type { JobDefinition } from "./workers.ts";
 
@@ -60,11 +63,13 @@ export async function startJobs(deps: JobsDeps, runWorkers: boolean): Promise<Jo
     if (runWorkers) {
       // one training job at a time across every jobs process: each takes a CPU core for minutes
       await queues.training.setGlobalConcurrency(1);
-      workers = new JobWorkers(config, log.child({ component: "jobs" }));
+      workers = new JobWorkers(config, log.child({ component: "jobs" }), noticePublisher(deps.bus));
       await workers.start([
         importJob({ imports, uploads, bus: deps.bus, registry: deps.registry, metrics: deps.metrics, log }, config.IMPORT_CONCURRENCY),
         trainingJob(config, log.child({ component: "training" })),
         recommendationBatchJob(deps, 2),
+        // deliveries wait on other servers: many at once cost little here
+        webhookDeliveryJob(deps, 16),
       ]);
     }
     const w = workers;

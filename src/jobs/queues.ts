@@ -9,6 +9,8 @@ export const QUEUES = {
   training: "training",
   /** seed 004's batch recommendations: src/jobs/recommendation-batches.ts */
   recommendationBatches: "recommendation-batches",
+  /** webhook deliveries, one job per delivery: src/jobs/webhook-deliveries.ts */
+  webhookDeliveries: "webhook-deliveries",
 } as const;
 
 export interface ImportJobData {
@@ -30,10 +32,15 @@ export interface RecommendationBatchData {
   userId: number;
 }
 
+export interface WebhookDeliveryData {
+  deliveryId: string;
+}
+
 export interface Queues {
   imports: Queue<ImportJobData>;
   training: Queue<TrainingJobData>;
   recommendationBatches: Queue<RecommendationBatchData>;
+  webhookDeliveries: Queue<WebhookDeliveryData>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -69,27 +76,41 @@ export function redisOptions(config: Pick<Config, "REDIS_URL">, use: "queue" | "
 
 const WEEK_S = 7 * 86_400;
 
-export function createQueues(config: Pick<Config, "STREAM_PREFIX" | "REDIS_URL">): Queues {
-  // every finished job stays visible (and its result readable) for a week
-  const queue = <T>(name: string, retry: { attempts: number; backoff?: { type: "exponential"; delay: number } }) =>
-    new Queue<T>(name, {
-      connection: redisOptions(config, "queue"),
-      prefix: queuePrefix(config),
-      defaultJobOptions: { ...retry, removeOnComplete: { age: WEEK_S }, removeOnFail: { age: WEEK_S } },
-    });
+type QueueConfig = Pick<Config, "STREAM_PREFIX" | "REDIS_URL" | "WEBHOOK_ATTEMPTS" | "WEBHOOK_RETRY_DELAY_MS">;
+
+// every finished job stays visible (and its result readable) for a week
+function queue<T>(config: QueueConfig, name: string, retry: { attempts: number; backoff?: { type: "exponential"; delay: number } }): Queue<T> {
+  return new Queue<T>(name, {
+    connection: redisOptions(config, "queue"),
+    prefix: queuePrefix(config),
+    defaultJobOptions: { ...retry, removeOnComplete: { age: WEEK_S }, removeOnFail: { age: WEEK_S } },
+  });
+}
+
+/**
+ * Deliveries are retried with exponential backoff (by default 10 s doubling, 8 attempts: the last
+ * about 21 minutes after the first), so an endpoint down for a deploy still gets its events.
+ */
+export function webhookDeliveryQueue(config: QueueConfig): Queue<WebhookDeliveryData> {
+  return queue<WebhookDeliveryData>(config, QUEUES.webhookDeliveries, { attempts: config.WEBHOOK_ATTEMPTS, backoff: { type: "exponential", delay: config.WEBHOOK_RETRY_DELAY_MS } });
+}
+
+export function createQueues(config: QueueConfig): Queues {
   // connection-level failures (NATS, Postgres away) are retried; a bad file fails at once. The
   // imports table keeps the reports for good.
-  const imports = queue<ImportJobData>(QUEUES.imports, { attempts: 5, backoff: { type: "exponential", delay: 2_000 } });
+  const imports = queue<ImportJobData>(config, QUEUES.imports, { attempts: 5, backoff: { type: "exponential", delay: 2_000 } });
   // a trainer is deterministic: what failed once fails again (a process that died is another
   // matter: BullMQ's stalled-job check requeues that job)
-  const training = queue<TrainingJobData>(QUEUES.training, { attempts: 1 });
+  const training = queue<TrainingJobData>(config, QUEUES.training, { attempts: 1 });
   // a read of Postgres, retried while it is away; the results live in the job
-  const recommendationBatches = queue<RecommendationBatchData>(QUEUES.recommendationBatches, { attempts: 5, backoff: { type: "exponential", delay: 1_000 } });
-  const all = [imports, training, recommendationBatches];
+  const recommendationBatches = queue<RecommendationBatchData>(config, QUEUES.recommendationBatches, { attempts: 5, backoff: { type: "exponential", delay: 1_000 } });
+  const webhookDeliveries = webhookDeliveryQueue(config);
+  const all = [imports, training, recommendationBatches, webhookDeliveries];
   return {
     imports,
     training,
     recommendationBatches,
+    webhookDeliveries,
     all: () => [...all],
     close: async () => {
       await Promise.all(all.map((q) => q.close()));

@@ -7,7 +7,8 @@ import type { Knex } from "knex";
 import { recommendationReader, type CustomerRecommendations } from "../customers/index.ts";
 import type { ModelRegistry } from "../models/index.ts";
 import { QUEUES, readJob, type Queues, type RecommendationBatchData } from "./queues.ts";
-import type { JobDefinition } from "./workers.ts";
+import { notice } from "../webhooks/index.ts";
+import { jobRunId, type JobDefinition } from "./workers.ts";
 
 const JOB_NAME = "recommendation-batch";
 
@@ -37,6 +38,19 @@ export function recommendationBatchJob(deps: { db: Knex; registry: ModelRegistry
     },
     async onFailed() {
       // nothing outside the job to mark: its state and reason are what the caller reads
+    },
+    async notice(job, outcome) {
+      const output = outcome.status === "completed" ? (outcome.result as RecommendationBatchOutput) : null;
+      return notice("batch.completed", jobRunId(job), job.data.userId, {
+        batch_type: "recommendations",
+        job_id: job.id,
+        status: outcome.status,
+        total_customers: job.data.customerIds.length,
+        processed: output?.processed ?? 0,
+        failed: output?.failed ?? 0,
+        error: outcome.status === "failed" ? outcome.error : null,
+        status_url: `/api/v1/recommendations/batch/${job.id}`,
+      });
     },
   };
 }

@@ -9,7 +9,8 @@ import { compareVersions } from "../models/index.ts";
 import { modelDir } from "../training/artifacts.ts";
 import { QUEUES, readJob, type Queues, type TrainingJobData } from "./queues.ts";
 import { runTraining, type TrainingEvent, type TrainingResult } from "./training-runner.ts";
-import type { JobDefinition } from "./workers.ts";
+import { notice } from "../webhooks/index.ts";
+import { jobRunId, type JobDefinition } from "./workers.ts";
 
 const JOB_NAME = "train";
 
@@ -77,6 +78,19 @@ export function trainingJob(config: Pick<Config, "MODELS_DIR" | "DATASETS_DIR">,
     },
     // the failed job keeps its reason (GET /api/v1/training/{job_id}); nothing else records a run
     async onFailed() {},
+    async notice(job, outcome) {
+      const result = outcome.status === "completed" ? (outcome.result as TrainingResult) : null;
+      return notice("model.trained", jobRunId(job), null, {
+        model: job.data.model,
+        version: job.data.version,
+        job_id: job.id,
+        status: outcome.status,
+        metrics: result?.metrics ?? null,
+        seconds: result?.seconds ?? null,
+        error: outcome.status === "failed" ? outcome.error : null,
+        status_url: trainingStatusUrl(job.id!),
+      });
+    },
   };
 }
 

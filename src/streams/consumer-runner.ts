@@ -42,7 +42,8 @@ export type Outcome =
 // How long one pull request waits for messages; also the longest a stop waits for the last one.
 const FETCH_EXPIRES_MS = 2_000;
 
-export type BatchHandler = (batch: readonly JsMsg[]) => Promise<Outcome[]>;
+/** Handles a batch; `close`, when present, releases what the handler holds once its runner has stopped. */
+export type BatchHandler = ((batch: readonly JsMsg[]) => Promise<Outcome[]>) & { close?(): Promise<void> };
 
 export interface RunnerOptions {
   pipeline: string;
@@ -524,6 +525,7 @@ export class ConsumerRunner {
       } else {
         await this.closeAndDrain();
       }
+      await this.options.handler.close?.();
     })();
     return this.stopping;
   }

@@ -9,6 +9,8 @@ export interface StreamNames {
   predict: string;
   alerts: string;
   dlq: string;
+  /** platform events webhooks subscribe to (src/webhooks) */
+  notices: string;
   advisories: string;
   failuresBucket: string;
   /** subject builders */
@@ -20,6 +22,8 @@ export interface StreamNames {
   alertFilter(): string;
   dlqSubject(stream: string, consumer: string): string;
   dlqFilter(): string;
+  noticeSubject(event: string): string;
+  noticeFilter(): string;
   /** the subject a stream prefix-strips back to its domain parts */
   parseEventSubject(subject: string): { domain: string; key: string } | null;
   parsePredictSubject(subject: string): string | null;
@@ -42,6 +46,7 @@ export function streamNames(streamPrefix: string, subjectPrefix: string): Stream
     predict: `${streamPrefix}PREDICT`,
     alerts: `${streamPrefix}ALERTS`,
     dlq: `${streamPrefix}DLQ`,
+    notices: `${streamPrefix}NOTICES`,
     advisories: `${streamPrefix}ADVISORIES`,
     failuresBucket: `${streamPrefix}TIDECAST_FAILURES`,
     eventSubject: (domain, key) => `${sp}events.${domain}.${key}`,
@@ -52,6 +57,8 @@ export function streamNames(streamPrefix: string, subjectPrefix: string): Stream
     alertFilter: () => `${sp}alerts.>`,
     dlqSubject: (stream, consumer) => `${sp}dlq.${stream}.${consumer}`,
     dlqFilter: () => `${sp}dlq.>`,
+    noticeSubject: (event) => `${sp}notices.${event}`,
+    noticeFilter: () => `${sp}notices.>`,
     parseEventSubject(subject) {
       const parts = strip(subject, "events");
       return parts && parts.length === 2 ? { domain: parts[0]!, key: parts[1]! } : null;

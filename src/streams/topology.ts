@@ -39,11 +39,12 @@ export function streamConfigs(names: StreamNames, options: TopologyOptions): Arr
     { ...common, name: names.predict, subjects: [names.predictFilter()], max_age: nanos(DAY_MS) },
     { ...common, name: names.alerts, subjects: [names.alertFilter()], max_age: nanos(30 * DAY_MS) },
     { ...common, name: names.dlq, subjects: [names.dlqFilter()], max_age: nanos(30 * DAY_MS) },
+    { ...common, name: names.notices, subjects: [names.noticeFilter()], max_age: nanos(7 * DAY_MS) },
     {
       ...common,
       // Advisories are captured in a stream so none is lost while the dead-letter worker is down.
       name: names.advisories,
-      subjects: [...names.eventStreams.map(({ stream }) => maxDeliveries(stream)), maxDeliveries(names.predict), maxDeliveries(names.alerts)],
+      subjects: [...names.eventStreams.map(({ stream }) => maxDeliveries(stream)), maxDeliveries(names.predict), maxDeliveries(names.alerts), maxDeliveries(names.notices)],
       max_age: nanos(7 * DAY_MS),
     },
   ];

@@ -107,5 +107,7 @@ export function client(baseUrl: string, auth: { apiKey?: string; token?: string 
   return {
     get: (path: string, h?: Record<string, string>) => call("GET", path, undefined, h),
     post: (path: string, body?: unknown, h?: Record<string, string>) => call("POST", path, body, h),
+    patch: (path: string, body?: unknown, h?: Record<string, string>) => call("PATCH", path, body, h),
+    delete: (path: string, h?: Record<string, string>) => call("DELETE", path, undefined, h),
   };
 }

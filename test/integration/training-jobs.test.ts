@@ -10,6 +10,7 @@ import type { TrainingJobState } from "../../src/jobs/index.ts";
 import type { Platform } from "../../src/platform.ts";
 import { dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { signedInClient } from "../helpers/users.ts";
+import { webhookReceiver } from "../helpers/webhook-receiver.ts";
 
 // lead_scoring trains on generated data, so no dataset is needed; churn_telco reads a CSV from
 // DATASETS_DIR, here an empty directory, so its job must fail naming the file
@@ -28,6 +29,8 @@ describe("training jobs", () => {
   let analyst: Awaited<ReturnType<typeof signedInClient>>["http"];
   /** the churn_telco job queued behind the lead_scoring one */
   let failingJobId: string;
+  let hooks: Awaited<ReturnType<typeof webhookReceiver>>;
+  const trainedNotice = (jobId: string) => eventually(async () => hooks.at("/trained").find((r) => r.body.data.job_id === jobId), 15_000, `model.trained of ${jobId}`);
 
   before(async () => {
     // a copy of one shipped model: the jobs write here, never under models/
@@ -35,13 +38,16 @@ describe("training jobs", () => {
     await cp(join(ROOT_DIR, "models", SYNTHETIC), join(modelsDir, SYNTHETIC), { recursive: true });
     datasetsDir = await mkdtemp(join(tmpdir(), "tidecast-training-datasets-"));
     config = isolatedConfig({ MODELS_DIR: modelsDir, DATASETS_DIR: datasetsDir });
-    platform = await startTestPlatform(config, { api: true, pipelines: [], jobs: true });
+    platform = await startTestPlatform(config, { api: true, pipelines: ["webhooks"], jobs: true });
     admin = (await signedInClient(platform, "admin")).http;
+    hooks = await webhookReceiver();
+    assert.equal((await admin.post("/api/webhooks/configure", { url: hooks.url("/trained"), events: ["model.trained"] })).status, 201);
     operator = (await signedInClient(platform, "operator")).http;
     analyst = (await signedInClient(platform, "analyst")).http;
   });
   after(async () => {
     await platform?.close();
+    await hooks?.close();
     if (config) await dropIsolated(config);
     for (const dir of [modelsDir, datasetsDir]) if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -149,6 +155,10 @@ describe("training jobs", () => {
     assert.ok(done.result.metrics["auc"]! > 0.5, `a model that ranks: AUC ${done.result.metrics["auc"]}`);
     assert.match(card.training.notes, /lead_scoring 1\.0\.0 recipe/);
     assert.equal(JSON.parse(await readFile(join(dir, "parity.json"), "utf8")).version, "1.0.1");
+    const trained = await trainedNotice(jobId);
+    assert.equal(trained.body.event, "model.trained");
+    assert.deepEqual([trained.body.data.model, trained.body.data.version, trained.body.data.status], [SYNTHETIC, "1.0.1", "completed"]);
+    assert.deepEqual(trained.body.data.metrics, done.result.metrics, "webhooks get the card's validation metrics");
     assert.equal(await readFile(join(modelsDir, SYNTHETIC, SHIPPED, "card.json"), "utf8"), shippedCard, "the shipped version is untouched");
 
     // not served until an admin activates it, which needs no restart
@@ -166,6 +176,9 @@ describe("training jobs", () => {
     assert.equal(failed.result, null);
     assert.ok(failed.error?.includes(datasetsDir), `the error names the file under DATASETS_DIR: ${failed.error}`);
     assert.match(failed.error!, /DatasetError: .+\.csv: file not found/);
+    const notice = await trainedNotice(failingJobId);
+    assert.equal(notice.body.data.status, "failed");
+    assert.equal(notice.body.data.error, failed.error, "webhooks get the reason too");
     assert.equal(await exists(join(modelsDir, NEEDS_DATASET)), false, "no version directory left behind");
 
     // a failed job no longer blocks the model

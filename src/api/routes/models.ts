@@ -4,6 +4,7 @@ import { featuresSchema } from "../card-schema.ts";
 import type { ApiDeps } from "../deps.ts";
 import { z } from "../openapi-zod.ts";
 import { ErrorBodySchema, route } from "../route-table.ts";
+import { notice, noticePublisher } from "../../webhooks/index.ts";
 
 const ModelId = z.strictObject({ model_id: z.string().min(1).max(100) });
 const notFound = { 404: { description: "unknown model", schema: ErrorBodySchema } };
@@ -88,6 +89,17 @@ export async function activateVersion(deps: ApiDeps, name: string, version: stri
   const { model, previous } = await deps.registry.activate(deps.db, name, version, userId);
   announceActivation({ bus: deps.bus, log: deps.log, subjectPrefix: deps.config.SUBJECT_PREFIX }, model.name, model.version);
   deps.log.info({ model: model.name, version: model.version, previous: previous.version }, "model version activated");
+  // the activation is stored: a notice that cannot be published is logged, not the caller's error
+  const activatedAt = new Date();
+  await noticePublisher(deps.bus)(
+    notice("model.deployed", `${model.name}:${model.version}:${activatedAt.getTime()}`, null, {
+      model: model.name,
+      version: model.version,
+      previous_version: previous.version,
+      activated_by: userId,
+      activated_at: activatedAt.toISOString(),
+    }),
+  ).catch((err: unknown) => deps.log.warn({ err, model: model.name }, "could not publish the model.deployed notice"));
   return { ...summary(model, model.version), previous_version: previous.version, artifact_sha256: model.sha256 };
 }
 

@@ -1,0 +1,21 @@
+export { DeliveryRefusedError, postJson, signatureHeader, SIGNATURE_HEADER, urlProblem, verifySignature } from "./deliver.ts";
+export { deliveriesFor, deliveryPayload, subscriptionTerms } from "./dispatch.ts";
+export { eventNamesOf, notice, noticePublisher, NoticeSchema, WEBHOOK_EVENT_NAMES, WEBHOOK_EVENTS } from "./events.ts";
+export type { Notice, NoticeKind, PublishNotice, WebhookEvent } from "./events.ts";
+export {
+  createWebhook,
+  deleteWebhook,
+  failDelivery,
+  findDelivery,
+  findWebhook,
+  listDeliveries,
+  listWebhooks,
+  newSecret,
+  presentWebhook,
+  recordAttempt,
+  recordDeliveries,
+  subscribedEndpoints,
+  updateWebhook,
+} from "./store.ts";
+export type { DeliveryRow, NewDelivery, WebhookRow } from "./store.ts";
+export { announceWebhookChange, EventSubscribers } from "./subscribers.ts";
