@@ -30,7 +30,7 @@ describe("config", () => {
 
 describe("roles", () => {
   it("runs everything by default and single pipelines on request", () => {
-    const every = ["scorer", "churn", "anomaly", "lead", "recommendations"];
+    const every = ["scorer", "churn", "anomaly", "lead", "recommendations", "webhooks"];
     assert.deepEqual(parseRoles("all"), { api: true, pipelines: every, jobs: true });
     assert.deepEqual(parseRoles("api"), { api: true, pipelines: [], jobs: false });
     assert.deepEqual(parseRoles("pipelines"), { api: false, pipelines: every, jobs: false });
@@ -55,6 +55,9 @@ describe("stream names", () => {
     assert.equal(n.eventSubject("customer", "c-1"), "t1.events.customer.c-1");
     assert.equal(n.predictSubject("churn_telco"), "t1.predict.churn_telco");
     assert.equal(n.eventFilter("customer"), "t1.events.customer.*");
+    assert.equal(n.notices, "T1_NOTICES");
+    assert.equal(n.noticeSubject("prediction.completed"), "t1.notices.prediction.completed");
+    assert.equal(n.noticeFilter(), "t1.notices.>");
   });
   it("parses subjects back, and rejects foreign ones", () => {
     assert.deepEqual(n.parseEventSubject("t1.events.lead.L-9"), { domain: "lead", key: "L-9" });
