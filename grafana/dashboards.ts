@@ -198,14 +198,21 @@ const pipelines: DashboardSpec = {
         queries: [{ expr: `sum by (consumer) (increase(tidecast_dead_letters_total[${RATE}]))`, legend: "{{consumer}}" }],
       }),
     ]),
-    row("Alerts", [
+    row("Alerts and webhooks", [
       timeseries({
         title: "Alerts raised by severity",
         description: "Alerts published to alerts.<type> per interval, after the transaction that stored them.",
-        span: 12,
+        span: 6,
         bars: true,
         stack: true,
         queries: [{ expr: `sum by (severity) (increase(tidecast_alerts_total[${RATE}]))`, legend: "{{severity}}" }],
+      }),
+      timeseries({
+        title: "Webhook deliveries by outcome",
+        description: "Delivery attempts per second: delivered (a 2xx), retry (another answer or none; retried with backoff), failed (attempts used up, or a refused address), cancelled (the webhook was deactivated).",
+        span: 6,
+        unit: "ops",
+        queries: [{ expr: rate("tidecast_webhook_deliveries_total", "outcome"), legend: "{{outcome}}" }],
       }),
     ]),
   ],

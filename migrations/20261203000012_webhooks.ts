@@ -27,7 +27,8 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("webhook_id").notNullable().references("webhooks.id").onDelete("CASCADE");
     t.string("notice_id", 200).notNullable();
     t.string("event", 50).notNullable();
-    t.jsonb("payload").notNullable();
+    // json, not jsonb: the body is sent with its keys in the order written (event before data)
+    t.json("payload").notNullable();
     t.enu("status", ["pending", "delivered", "failed", "cancelled"]).notNullable().defaultTo("pending");
     t.integer("attempts").notNullable().defaultTo(0);
     t.integer("response_status");

@@ -28,7 +28,7 @@ export type { RecommendationBatchOutput, RecommendationBatchState } from "./reco
 export { enqueueTraining, trainingJob, trainingJobState, trainingStatusUrl } from "./training.ts";
 export type { TrainingJobState, TrainingProgress, TrainingStage } from "./training.ts";
 export type { TrainingResult } from "./training-runner.ts";
-export { enqueueDeliveries, webhookDeliveryJob } from "./webhook-deliveries.ts";
+export { enqueueDeliveries, requeueDelivery, webhookDeliveryJob } from "./webhook-deliveries.ts";
 export { JobWorkers } from "./workers.ts";
 export type { JobDefinition } from "./workers.ts";
 

@@ -70,6 +70,12 @@ export function webhookDeliveryJob(deps: Deps, concurrency: number): JobDefiniti
   };
 }
 
+/** Queues a delivery that has finished once: its finished job (kept for a week) would otherwise block the id. */
+export async function requeueDelivery(queue: Queues["webhookDeliveries"], deliveryId: string): Promise<void> {
+  await (await queue.getJob(deliveryId))?.remove();
+  await enqueueDeliveries(queue, [deliveryId]);
+}
+
 /** Queues deliveries; the job id is the delivery id, so queueing one again while it exists does nothing. */
 export async function enqueueDeliveries(queue: Queues["webhookDeliveries"], deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;

@@ -5,6 +5,7 @@ export type { Notice, NoticeKind, PublishNotice, WebhookEvent } from "./events.t
 export {
   createWebhook,
   deleteWebhook,
+  deliveryExists,
   failDelivery,
   findDelivery,
   findWebhook,
@@ -14,6 +15,7 @@ export {
   presentWebhook,
   recordAttempt,
   recordDeliveries,
+  reopenDelivery,
   subscribedEndpoints,
   updateWebhook,
 } from "./store.ts";

@@ -175,6 +175,23 @@ export async function failDelivery(db: Knex, id: string): Promise<void> {
   await db("webhook_deliveries").where({ id, status: "pending" }).update({ status: "failed" });
 }
 
+/**
+ * Puts a finished delivery (delivered, failed or cancelled) back to pending, to be sent again;
+ * undefined when the webhook has no such delivery or it is pending already.
+ */
+export async function reopenDelivery(db: Knex, webhookId: string, deliveryId: string): Promise<Pick<DeliveryRow, "id"> | undefined> {
+  const [row] = await db("webhook_deliveries")
+    .where({ id: deliveryId, webhook_id: webhookId })
+    .whereNot("status", "pending")
+    .update({ status: "pending", last_error: null, response_status: null, delivered_at: null })
+    .returning("id");
+  return row;
+}
+
+export function deliveryExists(db: Knex, webhookId: string, deliveryId: string): Promise<boolean> {
+  return db("webhook_deliveries").where({ id: deliveryId, webhook_id: webhookId }).first("id").then(Boolean);
+}
+
 /** A webhook's deliveries, newest first. */
 export async function listDeliveries(db: Knex, webhookId: string, q: { status?: DeliveryRow["status"]; page: number; page_size: number }) {
   const filtered = () => {

@@ -16,6 +16,7 @@ import type { Platform } from "../../src/platform.ts";
 import { dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { shippedVersion } from "../helpers/shipped.ts";
 import { signedInClient } from "../helpers/users.ts";
+import { webhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SCRAPE_SECONDS = 1;
@@ -174,6 +175,7 @@ describe("every dashboard panel against a live platform", () => {
   let platform: Platform;
   let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
   let user: Awaited<ReturnType<typeof signedInClient>>;
+  let hooks: Awaited<ReturnType<typeof webhookReceiver>>;
   const started = new Date();
   let round = 0;
 
@@ -223,8 +225,11 @@ describe("every dashboard panel against a live platform", () => {
 
   before(async () => {
     assert.equal(spawnSync("prometheus", ["--version"]).error, undefined, "prometheus is missing: apt-get install prometheus (.ci/run does)");
-    platform = await startTestPlatform(config, { api: true, pipelines: PIPELINES.map((p) => p.name) });
+    // the jobs role sends webhooks: the user's predictions are delivered to a local endpoint (the webhooks panel)
+    platform = await startTestPlatform(config, { api: true, pipelines: PIPELINES.map((p) => p.name), jobs: true });
     user = await signedInClient(platform);
+    hooks = await webhookReceiver();
+    assert.equal((await user.http.post("/api/webhooks/configure", { url: hooks.url("/predictions"), events: ["prediction.completed"] })).status, 201);
     prometheus = await startPrometheus(new URL(platform.url!).host);
     await traffic();
     await redelivery();
@@ -241,6 +246,7 @@ describe("every dashboard panel against a live platform", () => {
   after(async () => {
     await prometheus?.stop();
     await platform?.close();
+    await hooks?.close();
     await dropIsolated(config);
   });
 

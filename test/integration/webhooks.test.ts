@@ -124,6 +124,19 @@ describe("webhooks: signed deliveries of platform events, with retries", () => {
     const paused = await alice.http.patch(`/api/webhooks/${down.id}`, { active: false });
     assert.equal(paused.body.active, false);
     assert.equal((await alice.http.post(`/api/webhooks/${down.id}/test`)).status, 409, "an inactive webhook is not tested");
+    const redeliver = (id: string) => alice.http.post(`/api/webhooks/${down.id}/deliveries/${id}/redeliver`);
+    assert.equal((await redeliver(failed.id as string)).status, 409, "nor redelivered");
+
+    // the endpoint is back: the failed delivery is sent again, with a fresh set of attempts
+    hooks.script("/down", []);
+    assert.equal((await alice.http.patch(`/api/webhooks/${down.id}`, { active: true })).status, 200);
+    const again = await redeliver(failed.id as string);
+    assert.equal(again.status, 202, again.text);
+    const recovered = await until("the redelivered delivery", async () => (await deliveries(alice, down.id)).find((d) => d.id === failed.id && d.status === "delivered"));
+    assert.deepEqual([recovered.attempts, recovered.response_status, recovered.last_error], [4, 200, null]);
+    assert.equal(hooks.at("/down").at(-1)!.body.id, hooks.at("/down")[0]!.body.id, "the same event");
+    assert.equal((await redeliver("00000000-0000-4000-8000-000000000000")).status, 404);
+    assert.equal((await bob.http.post(`/api/webhooks/${down.id}/deliveries/${failed.id}/redeliver`)).status, 404, "not bob's");
   });
 
   it("sends alerts under the most specific event each endpoint subscribed to", async () => {

@@ -5,17 +5,19 @@
  */
 import { randomUUID } from "node:crypto";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.ts";
-import { enqueueDeliveries, type Jobs } from "../../jobs/index.ts";
+import { enqueueDeliveries, requeueDelivery, type Jobs } from "../../jobs/index.ts";
 import {
   announceWebhookChange,
   createWebhook,
   deleteWebhook,
+  deliveryExists,
   findWebhook,
   listDeliveries,
   listWebhooks,
   newSecret,
   presentWebhook,
   recordDeliveries,
+  reopenDelivery,
   updateWebhook,
   urlProblem,
   WEBHOOK_EVENT_NAMES,
@@ -166,6 +168,30 @@ export function webhookRoutes(deps: ApiDeps, jobs: Jobs): AnyRoute[] {
       handler: async ({ params, query, principal }) => {
         await own(params.id, principal!.userId);
         return { body: await listDeliveries(db, params.id, query) };
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+      summary: "Send a finished delivery (delivered, failed or cancelled) again, with a fresh set of attempts",
+      tags: ["webhooks"],
+      access: "user",
+      params: z.strictObject({ id: z.uuid(), delivery_id: z.uuid() }),
+      responses: {
+        202: { description: "queued; follow it in the deliveries" },
+        ...notFound,
+        409: { description: "the delivery is pending already, or the webhook is inactive", schema: ErrorBodySchema },
+      },
+      handler: async ({ params, principal }) => {
+        const webhook = await own(params.id, principal!.userId);
+        if (!webhook.active) throw new ConflictError("The webhook is inactive; activate it first", { id: webhook.id });
+        const reopened = await reopenDelivery(db, webhook.id, params.delivery_id);
+        if (!reopened) {
+          if (await deliveryExists(db, webhook.id, params.delivery_id)) throw new ConflictError("The delivery is pending already", { delivery_id: params.delivery_id });
+          throw new NotFoundError(`Delivery '${params.delivery_id}' not found`, { delivery_id: params.delivery_id });
+        }
+        await requeueDelivery(jobs.queues.webhookDeliveries, reopened.id);
+        return { status: 202, body: { delivery_id: reopened.id, status: "pending", deliveries_url: `/api/webhooks/${webhook.id}/deliveries` } };
       },
     }),
     route({
