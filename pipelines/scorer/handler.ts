@@ -84,7 +84,8 @@ export function createScorerHandler(deps: PipelineDeps): BatchHandler {
         replies.set(index, { status: "error", prediction_id: id, code: "MODEL_NOT_FOUND", message: `Model with ID '${modelName}' not found`, details: { model_id: modelName } });
         return;
       }
-      const model = registry.get(modelName);
+      // under an A/B test, the version this prediction's id falls to
+      const model = registry.pick(modelName, id);
       let items = byModel.get(model);
       if (!items) byModel.set(model, (items = []));
       items.push(item);

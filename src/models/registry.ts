@@ -27,6 +27,20 @@ export class ModelLoadError extends Error {
   override name = "ModelLoadError";
 }
 
+/** A running A/B test of a model, as this process serves it: `percent` % of predictions go to `challenger`. */
+export interface Challenger {
+  model: LoadedModel;
+  percent: number;
+}
+
+/**
+ * Which of 100 buckets a prediction falls in: from its id, so a redelivered request is scored by
+ * the same version, and the share of each version is the split, whatever sends the requests.
+ */
+export function splitBucket(key: string): number {
+  return createHash("sha1").update(key).digest().readUInt32BE(0) % 100;
+}
+
 /** A version directory's name, major.minor.patch ("1.2.0"), as trainers write them. */
 export const VERSION_PATTERN = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
 
@@ -38,6 +52,8 @@ export const VERSION_PATTERN = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
 export class ModelRegistry {
   private readonly versions = new Map<string, Map<string, LoadedModel>>();
   private readonly active = new Map<string, LoadedModel>();
+  /** the version B of each model under an A/B test (the active version is its A) */
+  private readonly challengers = new Map<string, Challenger>();
   /** versions being loaded after start, so that two callers share one ONNX session */
   private readonly loading = new Map<string, Promise<LoadedModel>>();
   /** the models whose explanation tables this process builds ahead: see prepareExplainers */
@@ -100,25 +116,84 @@ export class ModelRegistry {
    */
   async activate(db: Knex, name: string, version: string, activatedBy: number): Promise<{ model: LoadedModel; previous: LoadedModel }> {
     const previous = this.get(name);
+    const model = await this.compatible(name, version);
+    await db.transaction(async (trx) => {
+      const modelId = await lockModel(trx, name);
+      await recordVersion(trx, modelId, model);
+      await endRunningTest(trx, modelId, activatedBy, `version ${version} activated`);
+      await makeActive(trx, modelId, version, activatedBy);
+    });
+    this.challengers.delete(name);
+    this.serve(model);
+    return { model, previous };
+  }
+
+  /**
+   * A version that may serve in place of the active one: loaded (404, 409 as ensureLoaded), and
+   * taking the same input. One whose input contract differs is refused (409): it would break the
+   * model's clients and the seed routes' schemas, so it belongs under a new model name.
+   */
+  private async compatible(name: string, version: string): Promise<LoadedModel> {
+    const active = this.get(name);
     const model = await this.ensureLoaded(name, version);
-    const changes = inputContractChanges(previous.card, model.card);
+    const changes = inputContractChanges(active.card, model.card);
     if (changes.length > 0) {
-      throw new ConflictError(`${name} ${version} takes different input than the active ${previous.version}: ${changes.join("; ")}`, {
+      throw new ConflictError(`${name} ${version} takes different input than the active ${active.version}: ${changes.join("; ")}`, {
         model_id: name,
         version,
-        active_version: previous.version,
+        active_version: active.version,
         changes,
       });
     }
+    return model;
+  }
+
+  /**
+   * Starts an A/B test: `versionA` becomes (or stays) the active version and `versionB` takes
+   * `percent` % of the scorer's predictions, until the test ends or a version is activated. A test
+   * already running for the model ends first.
+   */
+  async startAbTest(db: Knex, name: string, versionA: string, versionB: string, percent: number, userId: number): Promise<{ a: LoadedModel; b: LoadedModel; previous: LoadedModel }> {
+    if (versionA === versionB) throw new ConflictError("An A/B test needs two different versions", { version_a: versionA, version_b: versionB });
+    const previous = this.get(name);
+    const a = await this.compatible(name, versionA);
+    const b = await this.compatible(name, versionB);
     await db.transaction(async (trx) => {
-      // the model's row lock orders concurrent activations: one active version at a time
-      const row = await trx("models").where({ name }).forUpdate().first("id");
-      await recordVersion(trx, row.id, model);
-      await trx("model_versions").where({ model_id: row.id, is_active: true }).update({ is_active: false });
-      await trx("model_versions").where({ model_id: row.id, version }).update({ is_active: true, activated_at: trx.fn.now(), activated_by: activatedBy });
+      const modelId = await lockModel(trx, name);
+      await recordVersion(trx, modelId, a);
+      await recordVersion(trx, modelId, b);
+      await endRunningTest(trx, modelId, userId, "a new A/B test started");
+      if (previous.version !== versionA) await makeActive(trx, modelId, versionA, userId);
+      await trx("model_ab_tests").insert({ model_id: modelId, version_a: versionA, version_b: versionB, split: percent, started_by: userId });
     });
-    this.serve(model);
-    return { model, previous };
+    this.serve(a);
+    this.challenge(name, b, percent);
+    return { a, b, previous };
+  }
+
+  /** Ends a model's running A/B test: its active version takes all predictions again. False when none runs. */
+  async endAbTest(db: Knex, name: string, userId: number): Promise<boolean> {
+    this.get(name);
+    const ended = await db.transaction(async (trx) => endRunningTest(trx, await lockModel(trx, name), userId, "stopped"));
+    this.challengers.delete(name);
+    return ended;
+  }
+
+  /** The version that scores a prediction: under an A/B test, the challenger for its share of keys. */
+  pick(name: string, key: string): LoadedModel {
+    const active = this.get(name);
+    const challenger = this.challengers.get(name);
+    return challenger && splitBucket(key) < challenger.percent ? challenger.model : active;
+  }
+
+  /** A model's running A/B test as this process serves it, if any. */
+  challengerOf(name: string): Challenger | undefined {
+    return this.challengers.get(name);
+  }
+
+  private challenge(name: string, model: LoadedModel, percent: number): void {
+    this.challengers.set(name, { model, percent });
+    if (this.explainsAhead(model)) this.buildExplainers([model]);
   }
 
   /**
@@ -135,7 +210,7 @@ export class ModelRegistry {
     return model;
   }
 
-  /** Serves the versions Postgres records as active, which another node may have changed. */
+  /** Serves the versions and A/B tests Postgres records, which another node may have changed. */
   async adoptActive(db: Knex): Promise<void> {
     const rows: { name: string; version: string }[] = await db("model_versions")
       .join("models", "models.id", "model_versions.model_id")
@@ -148,6 +223,27 @@ export class ModelRegistry {
         this.log.info({ model: name, version }, "model version activated");
       } catch (err) {
         this.log.warn({ err, model: name, version }, "active version not on this node; still serving the previous one");
+      }
+    }
+    await this.adoptTests(db);
+  }
+
+  private async adoptTests(db: Knex): Promise<void> {
+    const tests: { name: string; version_b: string; split: number }[] = await db("model_ab_tests")
+      .join("models", "models.id", "model_ab_tests.model_id")
+      .where("model_ab_tests.status", "running")
+      .select("models.name", "model_ab_tests.version_b", "model_ab_tests.split");
+    const running = new Map(tests.map((t) => [t.name, t]));
+    for (const name of this.challengers.keys()) if (!running.has(name)) this.challengers.delete(name);
+    for (const { name, version_b: version, split } of running.values()) {
+      const current = this.challengers.get(name);
+      if (!this.versions.has(name) || (current?.model.version === version && current.percent === split)) continue;
+      try {
+        this.challenge(name, await this.ensureLoaded(name, version), split);
+        this.log.info({ model: name, version, split }, "A/B test adopted");
+      } catch (err) {
+        this.challengers.delete(name);
+        this.log.warn({ err, model: name, version }, "A/B test's version B not on this node; serving the active version alone");
       }
     }
   }
@@ -263,6 +359,7 @@ export class ModelRegistry {
         this.active.set(name, chosen);
       }
     });
+    await this.adoptTests(db);
   }
 
   async close(): Promise<void> {
@@ -271,7 +368,24 @@ export class ModelRegistry {
     }
     this.versions.clear();
     this.active.clear();
+    this.challengers.clear();
   }
+}
+
+/** Locks the model's row: it orders concurrent activations and tests, one active version at a time. */
+async function lockModel(trx: Knex.Transaction, name: string): Promise<number> {
+  const row = await trx("models").where({ name }).forUpdate().first("id");
+  return row.id as number;
+}
+
+async function makeActive(trx: Knex.Transaction, modelId: number, version: string, userId: number): Promise<void> {
+  await trx("model_versions").where({ model_id: modelId, is_active: true }).update({ is_active: false });
+  await trx("model_versions").where({ model_id: modelId, version }).update({ is_active: true, activated_at: trx.fn.now(), activated_by: userId });
+}
+
+async function endRunningTest(trx: Knex.Transaction, modelId: number, userId: number, reason: string): Promise<boolean> {
+  const ended = await trx("model_ab_tests").where({ model_id: modelId, status: "running" }).update({ status: "ended", ended_at: trx.fn.now(), ended_by: userId, end_reason: reason });
+  return ended > 0;
 }
 
 /** A version's row, with the card and artifact hash this node loaded. */

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT_DIR } from "../../src/config.ts";
+import { splitBucket } from "../../src/models/index.ts";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { signedInClient } from "../helpers/users.ts";
@@ -149,7 +150,6 @@ describe("activating a model version", () => {
     assert.equal(row.is_active, false, "recorded, not served");
     assert.equal(activeIn(a), "1.2.0");
 
-    assert.equal((await admin.post("/api/admin/models/activate", { model_name: "churn_telco", version: "1.5.0", ab_percentage: 50 })).status, 422, "no A/B splits");
     const activated = await admin.post("/api/admin/models/activate", { model_name: "churn_telco", version: "v1.5.0", ab_percentage: 100 });
     assert.equal(activated.status, 200, activated.text);
     assert.deepEqual([activated.body.message, activated.body.previous_version], ["Model activated", "1.2.0"]);
@@ -162,12 +162,77 @@ describe("activating a model version", () => {
     assert.equal((await admin.post("/api/admin/models/rollback?model_name=churn_telco")).status, 422);
   });
 
-  it("keeps the activated version across a restart, though a newer one is on disk", async () => {
+  it("splits a model's predictions between two versions in an A/B test, on every process, until it is stopped", async () => {
+    const test = (body: Record<string, unknown>) => admin.post("/api/admin/models/ab-test", { model_name: "churn_telco", ...body });
+    assert.equal((await user.post("/api/admin/models/ab-test", { model_name: "churn_telco", version_a: "1.2.0", version_b: "1.1.0", split: 30 })).status, 403);
+    assert.equal((await test({ version_a: "1.2.0", version_b: "1.2.0", split: 30 })).status, 409, "two different versions");
+    assert.equal((await test({ version_a: "1.2.0", version_b: "1.3.0", split: 30 })).status, 409, "1.3.0 takes other input");
+    for (const split of [0, 100, 12.5]) assert.equal((await test({ version_a: "1.2.0", version_b: "1.1.0", split })).status, 422, `split ${split}`);
+    assert.equal((await test({ version_a: "1.2.0", version_b: "9.9.9", split: 30 })).status, 404);
+    assert.equal((await admin.get("/api/admin/models/ab-test/churn_telco")).status, 404, "no test yet");
+
+    const started = await test({ version_a: "v1.2.0", version_b: "v1.1.0", split: 30 });
+    assert.equal(started.status, 200, started.text);
+    assert.deepEqual([started.body.message, started.body.version_a, started.body.version_b, started.body.split, started.body.status], ["A/B test started", "1.2.0", "1.1.0", 30, "running"]);
+    await eventually(async () => (b.registry.challengerOf("churn_telco")?.model.version === "1.1.0" ? true : undefined), 5_000, "the scorer process to adopt the test");
+    const listed = (await admin.get("/api/admin/models/list/churn_telco")).body.versions as Array<{ version: string; ab_test_percentage: number }>;
+    assert.deepEqual(listed.filter((v) => v.ab_test_percentage > 0).map((v) => [v.version, v.ab_test_percentage]), [["1.2.0", 70], ["1.1.0", 30]]);
+
+    // each prediction's version follows from its id, so the scorer process's choice is checked one by one
+    const batch = await admin.post("/api/v1/batch-predict", { model_id: "churn_telco", instances: Array.from({ length: 300 }, (_, i) => ({ ...ROW, tenure: 1 + (i % 70) })) });
+    assert.equal(batch.status, 200, batch.text);
+    const items = batch.body.items as Array<{ prediction_id: string; model_version: string; score: number; status: string }>;
+    assert.ok(items.every((item) => item.status === "completed"));
+    for (const item of items) assert.equal(item.model_version, splitBucket(item.prediction_id) < 30 ? "1.1.0" : "1.2.0", item.prediction_id);
+    const onB = items.filter((item) => item.model_version === "1.1.0");
+    // 300 draws of 30 %: 90 expected, sd 7.9
+    assert.ok(onB.length > 60 && onB.length < 120, `${onB.length} of 300 on version B`);
+
+    const read = await admin.get("/api/admin/models/ab-test/churn_telco");
+    assert.equal(read.status, 200, read.text);
+    const [armA, armB] = read.body.results.versions as Array<{ arm: string; version: string; predictions: number; mean_score: number; expected_share: number; observed_share: number }>;
+    assert.equal(read.body.results.total_predictions, 300);
+    assert.deepEqual([armA!.arm, armA!.version, armA!.predictions, armA!.expected_share], ["A", "1.2.0", 300 - onB.length, 0.7]);
+    assert.deepEqual([armB!.arm, armB!.version, armB!.predictions, armB!.expected_share], ["B", "1.1.0", onB.length, 0.3]);
+    assert.equal(armB!.observed_share, Math.round((onB.length / 300) * 1e6) / 1e6);
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    assert.ok(Math.abs(armB!.mean_score - mean(onB.map((i) => i.score))) < 1e-5, "version B's mean score, from the stored rows");
+
+    // seed 004's activate with a share under 100 starts a new test against the active version; the first ends
+    const viaActivate = await admin.post("/api/admin/models/activate", { model_name: "churn_telco", version: "1.5.0", ab_percentage: 50 });
+    assert.equal(viaActivate.status, 200, viaActivate.text);
+    assert.deepEqual([viaActivate.body.version_a, viaActivate.body.version_b, viaActivate.body.split], ["1.2.0", "1.5.0", 50]);
+    const ended = await a.db("model_ab_tests").where({ version_b: "1.1.0" }).first();
+    assert.deepEqual([ended.status, ended.end_reason], ["ended", "a new A/B test started"]);
+    await eventually(async () => (b.registry.challengerOf("churn_telco")?.model.version === "1.5.0" ? true : undefined), 5_000, "the new test");
+
+    const stopped = await admin.delete("/api/admin/models/ab-test/churn_telco");
+    assert.equal(stopped.status, 200, stopped.text);
+    assert.deepEqual([stopped.body.message, stopped.body.status, stopped.body.end_reason], ["A/B test stopped", "ended", "stopped"]);
+    await eventually(async () => (b.registry.challengerOf("churn_telco") === undefined ? true : undefined), 5_000, "the scorer process to end the test");
+    assert.equal((await admin.delete("/api/admin/models/ab-test/churn_telco")).status, 409, "none running");
+    const after = await admin.post("/api/v1/batch-predict", { model_id: "churn_telco", instances: Array.from({ length: 20 }, () => ROW) });
+    assert.ok((after.body.items as Array<{ model_version: string }>).every((item) => item.model_version === "1.2.0"), "all on the active version again");
+
+    // activating a version ends a running test too
+    assert.equal((await test({ version_a: "1.2.0", version_b: "1.1.0", split: 10 })).status, 200);
+    assert.equal((await admin.post("/api/v1/models/churn_telco/activate", { version: "1.2.0" })).status, 200);
+    const latest = (await admin.get("/api/admin/models/ab-test/churn_telco")).body;
+    assert.deepEqual([latest.version_b, latest.status, latest.end_reason], ["1.1.0", "ended", "version 1.2.0 activated"]);
+    await eventually(async () => (b.registry.challengerOf("churn_telco") === undefined ? true : undefined), 5_000, "the activation to end the test on the scorer");
+  });
+
+  it("keeps the activated version, and a running A/B test, across a restart, though a newer version is on disk", async () => {
+    assert.equal((await admin.post("/api/admin/models/ab-test", { model_name: "churn_telco", version_a: "1.2.0", version_b: "1.1.0", split: 20 })).status, 200);
     await b.close();
     // a version directory that cannot load stops a start (a bad deploy), unlike an activation
     await rm(join(dir, "churn_telco", "1.4.0"), { recursive: true });
     b = await startTestPlatform(config, { api: false, pipelines: ["scorer"] });
     assert.equal(activeIn(b), "1.2.0");
+    const challenger = b.registry.challengerOf("churn_telco");
+    assert.deepEqual([challenger?.model.version, challenger?.percent], ["1.1.0", 20]);
+    assert.equal((await admin.delete("/api/admin/models/ab-test/churn_telco")).status, 200);
+    await eventually(async () => (b.registry.challengerOf("churn_telco") === undefined ? true : undefined), 5_000, "the test to end");
     assert.equal(await scoredWith(), "1.2.0");
   });
 });
