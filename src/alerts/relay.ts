@@ -6,9 +6,10 @@ import type { Alert } from "./alert.ts";
 import { markPublished, unpublishedAlerts } from "./store.ts";
 
 /**
- * Publishes stored alerts to `alerts.<type>`, and each as an `alert.triggered` notice for webhooks
- * (the alert id is in both Nats-Msg-Ids, so publishing twice is harmless), and marks them published. Pipelines call it after their commit; `relayPending`
- * at start picks up alerts whose process died between commit and publish.
+ * Publishes stored alerts to `alerts.<type>` and each as an `alert.triggered` notice for webhooks
+ * (the alert id is in both Nats-Msg-Ids, so publishing twice is harmless), then marks them
+ * published. Pipelines call it after their commit; `relayPending` at start picks up alerts whose
+ * process died between commit and publish.
  */
 export async function publishAlerts(db: Knex, bus: Bus, metrics: Metrics, alerts: readonly Alert[]): Promise<void> {
   if (alerts.length === 0) return;
