@@ -2,8 +2,10 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { JsMsg } from "@nats-io/jetstream";
+import { presentRecommendations } from "../../src/customers/index.ts";
 import { ModelLoadError, type LoadedModel } from "../../src/models/index.ts";
-import { decodeJson, type Outcome } from "../../src/streams/index.ts";
+import { decodeJson, type BatchHandler, type Outcome } from "../../src/streams/index.ts";
+import { EventSubscribers, notice, noticePublisher } from "../../src/webhooks/index.ts";
 import { StateCache } from "../state-cache.ts";
 import type { PipelineDeps } from "../types.ts";
 import { blend, CANDIDATES, LivePopularity, modelView, type ModelView } from "./blend.ts";
@@ -32,10 +34,13 @@ interface Applied extends Parsed {
  * events), blends the recommend_retail model's scores for that history with live popularity and
  * stores the customer's top items — state, item statistics and recommendations in one transaction,
  * acked after the commit. An event already applied (its sequence is at or below the customer's
- * last) is acknowledged without effect, so a redelivery changes nothing.
+ * last) is acknowledged without effect, so a redelivery changes nothing. While any webhook
+ * subscribes to `recommendation.generated`, each customer's new items are published as a notice.
  */
-export function createRecommendationsHandler(deps: PipelineDeps) {
-  const { db, registry, metrics, config } = deps;
+export function createRecommendationsHandler(deps: PipelineDeps): BatchHandler {
+  const { db, bus, registry, metrics, config, log } = deps;
+  const subscribers = new EventSubscribers(db, bus, config.SUBJECT_PREFIX, "recommendation.generated", log);
+  const publishNotice = noticePublisher(bus);
   const cache = new StateCache<InteractionState>(CACHED_CUSTOMERS, (s) => s.customerId);
   let loaded: { sha256: string; knn: Promise<ItemKnn> } | undefined;
   const knnFor = (model: LoadedModel): Promise<ItemKnn> => {
@@ -49,7 +54,31 @@ export function createRecommendationsHandler(deps: PipelineDeps) {
     return loaded.knn;
   };
 
-  return async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
+  /**
+   * After the commit. A failed publish is logged and not retried: a redelivered batch finds its
+   * events applied and recomputes nothing, so it could not publish them again anyway.
+   */
+  const publishGenerated = async (stored: readonly RecommendationRow[], version: string) => {
+    const committedAt = new Date();
+    try {
+      await Promise.all(
+        stored.map((r) =>
+          publishNotice(
+            notice(
+              "recommendation.generated",
+              `${r.customer_id}:${r.stream_seq}`,
+              null,
+              // what GET /api/v1/recommendations/{customer_id} shows
+              { ...presentRecommendations(registry, { customer_id: r.customer_id, items: r.items, model: RECOMMEND_MODEL, model_version: version, updated_at: committedAt }) },
+            ),
+          ),
+        ),
+      );
+    } catch (err) {
+      log.warn({ err, customers: stored.length }, "could not publish recommendation.generated notices");
+    }
+  };
+  const handler = async (batch: readonly JsMsg[]): Promise<Outcome[]> => {
     const knn = await knnFor(registry.get(RECOMMEND_MODEL));
     const outcomes: Outcome[] = batch.map(() => ({ kind: "ack" }));
     const events: Parsed[] = [];
@@ -64,7 +93,7 @@ export function createRecommendationsHandler(deps: PipelineDeps) {
     if (events.length === 0) return outcomes;
 
     const started = performance.now();
-    const { scored, states } = await db.transaction(async (trx) => {
+    const { stored, states } = await db.transaction(async (trx) => {
       const states = await lockStates(trx, [...new Set(events.map((e) => e.customerId))], cache);
       const applied: Applied[] = [];
       const lastOf = new Map<InteractionState, Applied>();
@@ -79,7 +108,7 @@ export function createRecommendationsHandler(deps: PipelineDeps) {
         applied.push(a);
         lastOf.set(state, a);
       }
-      if (applied.length === 0) return { scored: 0, states: states.values() };
+      if (applied.length === 0) return { stored: [], states: states.values() };
 
       // the model part depends on the history alone: once per customer, after all its events
       const scoring = performance.now();
@@ -107,13 +136,16 @@ export function createRecommendationsHandler(deps: PipelineDeps) {
       await saveStates(trx, [...lastOf.keys()]);
       await addItemStats(trx, [...stats.values()]);
       await saveRecommendations(trx, { name: RECOMMEND_MODEL, version: knn.version }, recommendations);
-      return { scored: recommendations.length, states: states.values() };
+      return { stored: recommendations, states: states.values() };
     });
     cache.put(states);
     metrics.dbWriteDuration.observe({ pipeline: "recommendations" }, (performance.now() - started) / 1000);
-    metrics.predictions.inc({ model: RECOMMEND_MODEL }, scored);
+    metrics.predictions.inc({ model: RECOMMEND_MODEL }, stored.length);
+    if (subscribers.any()) await publishGenerated(stored, knn.version);
     return outcomes;
   };
+
+  return Object.assign(handler, { close: () => subscribers.stop() });
 }
 
 function addToStats(stats: Map<string, ItemStatsDelta>, e: Interaction): void {

@@ -30,34 +30,31 @@ interface StoredRow {
   updated_at: Date;
 }
 
+/** Each model version's item labels, built once per version. */
+const labels = new WeakMap<LoadedModel, Map<string, string>>();
+
+/**
+ * A customer's stored items as the API shows them: ranked, with the item descriptions of the model
+ * version that chose them (ids alone when this process does not hold that version).
+ */
+export function presentRecommendations(registry: ModelRegistry, row: Omit<StoredRow, "updated_at"> & { updated_at: Date }, limit?: number): CustomerRecommendations {
+  const model = registry.findVersion(row.model, row.model_version);
+  let names = model ? labels.get(model) : undefined;
+  if (model && !names) labels.set(model, (names = new Map((model.card.items?.vocabulary ?? []).map((item) => [item.id, item.label]))));
+  const items = row.items.slice(0, limit ?? row.items.length);
+  return {
+    customer_id: row.customer_id,
+    recommendations: items.map((item, k) => ({ rank: k + 1, product_id: item.item_id, description: names?.get(item.item_id) ?? null, score: item.score, reason: item.reason })),
+    model_id: row.model,
+    model_version: row.model_version,
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
 /** Reads customers' current recommendations, best first, at most `limit` each; customers never seen are left out. */
 export function recommendationReader(db: Knex, registry: ModelRegistry) {
-  const labels = new WeakMap<LoadedModel, Map<string, string>>();
-  const labelsOf = (name: string, version: string): Map<string, string> => {
-    const model = registry.findVersion(name, version);
-    if (!model) return new Map(); // a version this node does not hold: ids without descriptions
-    let map = labels.get(model);
-    if (!map) labels.set(model, (map = new Map((model.card.items?.vocabulary ?? []).map((item) => [item.id, item.label]))));
-    return map;
-  };
-
   return async (customerIds: readonly string[], limit?: number): Promise<Map<string, CustomerRecommendations>> => {
     const rows: StoredRow[] = await db("recommendations").whereIn("customer_id", customerIds);
-    return new Map(
-      rows.map((row) => {
-        const names = labelsOf(row.model, row.model_version);
-        const items = row.items.slice(0, limit ?? row.items.length);
-        return [
-          row.customer_id,
-          {
-            customer_id: row.customer_id,
-            recommendations: items.map((item, k) => ({ rank: k + 1, product_id: item.item_id, description: names.get(item.item_id) ?? null, score: item.score, reason: item.reason })),
-            model_id: row.model,
-            model_version: row.model_version,
-            updated_at: row.updated_at.toISOString(),
-          },
-        ];
-      }),
-    );
+    return new Map(rows.map((row) => [row.customer_id, presentRecommendations(registry, row, limit)]));
   };
 }

@@ -3,10 +3,11 @@ import type { Bus } from "../streams/index.ts";
 
 /**
  * The events a webhook subscribes to: the seeds' names (000: prediction.completed, model.updated,
- * alert.triggered, user.credit_low; 003: model.trained, churn.alert; 004: model.deployed,
- * anomaly.detected, batch.completed). `owner` events concern one user and reach only that user's
- * endpoints; the others are platform events every signed-in user may read through the API anyway
- * (alerts, model versions) and reach every endpoint subscribed to them.
+ * alert.triggered, user.credit_low; 003: model.trained, churn.alert; 004:
+ * recommendation.generated, model.deployed, anomaly.detected, batch.completed). `owner` events
+ * concern one user and reach only that user's endpoints; the others are platform events every
+ * signed-in user may read through the API anyway (alerts, model versions, recommendations) and
+ * reach every endpoint subscribed to them.
  */
 export const WEBHOOK_EVENTS = {
   "prediction.completed": { scope: "owner", description: "a prediction you requested completed (any route: sync, async, batch, CSV)" },
@@ -18,13 +19,14 @@ export const WEBHOOK_EVENTS = {
   "model.deployed": { scope: "platform", description: "a model version was activated and is now served" },
   "model.updated": { scope: "platform", description: "seed 000's name for model.deployed" },
   "model.trained": { scope: "platform", description: "a training job finished (completed or failed)" },
+  "recommendation.generated": { scope: "platform", description: "the recommendations pipeline stored a customer's new top items (once per customer per batch of events)" },
 } as const;
 
 export type WebhookEvent = keyof typeof WEBHOOK_EVENTS;
 export const WEBHOOK_EVENT_NAMES = Object.keys(WEBHOOK_EVENTS) as [WebhookEvent, ...WebhookEvent[]];
 
 /** What the platform publishes on `notices.<kind>`; the dispatcher turns one into deliveries. */
-export const NOTICE_KINDS = ["prediction.completed", "user.credit_low", "batch.completed", "alert.triggered", "model.deployed", "model.trained"] as const;
+export const NOTICE_KINDS = ["prediction.completed", "user.credit_low", "batch.completed", "alert.triggered", "model.deployed", "model.trained", "recommendation.generated"] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export const NoticeSchema = z.object({

@@ -23,10 +23,11 @@ export function announceWebhookChange(bus: Bus, subjectPrefix: string, log: Logg
 const RELOAD_EVERY_MS = 30_000;
 
 /**
- * The users with an active endpoint for one owner event, kept in memory by a process that would
- * otherwise publish that event for everyone: the scorer publishes `prediction.completed` only for
- * these users, so predictions nobody subscribed to cost no message. A webhook takes effect once
- * its announcement is read, within moments of being stored.
+ * The users with an active endpoint for one event, kept in memory by a process that would
+ * otherwise publish that event all the time: the scorer publishes `prediction.completed` only for
+ * these users, the recommendations pipeline `recommendation.generated` only while anyone has
+ * subscribed, so what nobody subscribed to costs no message. A webhook takes effect once its
+ * announcement is read, within moments of being stored.
  */
 export class EventSubscribers {
   private users = new Set<number>();
@@ -51,6 +52,11 @@ export class EventSubscribers {
 
   has(userId: number | null | undefined): boolean {
     return userId != null && this.users.has(userId);
+  }
+
+  /** Whether anyone subscribed: for a platform event, which every subscriber receives. */
+  any(): boolean {
+    return this.users.size > 0;
   }
 
   /** One read at a time, and one more queued at most: each reads every subscriber anyway. */

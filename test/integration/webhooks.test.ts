@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { insertAlerts, publishAlerts } from "../../src/alerts/index.ts";
 import type { Platform } from "../../src/platform.ts";
@@ -26,7 +27,7 @@ describe("webhooks: signed deliveries of platform events, with retries", () => {
 
   before(async () => {
     hooks = await webhookReceiver();
-    platform = await startTestPlatform(config, { api: true, pipelines: ["scorer", "webhooks"], jobs: true });
+    platform = await startTestPlatform(config, { api: true, pipelines: ["scorer", "webhooks", "recommendations"], jobs: true });
     alice = await signedInClient(platform);
     bob = await signedInClient(platform);
   });
@@ -154,6 +155,27 @@ describe("webhooks: signed deliveries of platform events, with retries", () => {
     assert.equal(alert.body.data.id, alerts[0]!.id);
     assert.equal((await deliveries(bob, specific.id)).length, 1, "once, although both events match");
     assert.equal((await deliveries(alice, general.id)).length, 1);
+  });
+
+  it("sends a shopper's new recommendations to every subscriber while anyone subscribes", async () => {
+    await configure(bob, "/recommendations", ["recommendation.generated"]);
+    // alice's shopper: a platform event, so bob's endpoint receives it too; the pipeline learns of the
+    // endpoint within moments: send events until one is delivered
+    let n = 0;
+    const first = await until("recommendation.generated", async () => {
+      const sent = await alice.http.post("/api/events", { events: [{ domain: "interaction", key: "shopper-7", type: "purchase", id: `s7-${++n}`, data: { item_id: "23166", quantity: 1 } }] });
+      assert.equal(sent.status, 202, sent.text);
+      return hooks.at("/recommendations")[0];
+    });
+    assert.equal(first.body.event, "recommendation.generated");
+    assert.equal(first.body.data.customer_id, "shopper-7");
+    assert.ok((first.body.data.recommendations as unknown[]).length > 0);
+    // every event from the first delivered on is published, the last one included: its items are the stored ones
+    const stored = await alice.http.get("/api/v1/recommendations/shopper-7?limit=50");
+    assert.equal(stored.status, 200, stored.text);
+    // the same shape as the API's, updated_at aside (the notice's is when it was published)
+    const shown = (r: Record<string, unknown>) => ({ ...r, updated_at: undefined });
+    await until("the stored items' delivery", () => hooks.at("/recommendations").find((r) => isDeepStrictEqual(shown(r.body.data), shown(stored.body))));
   });
 
   it("tells admins' and users' endpoints of a model activation, a batch and low credits", async () => {
