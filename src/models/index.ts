@@ -5,11 +5,10 @@ export { loadOnnxSession, runBatch, runBatchOutputs, scoreWithOutputs } from "./
 export { churnRiskLevel, presentPrediction } from "./presenters.ts";
 export { compareVersions, ModelLoadError, ModelRegistry, splitBucket, VERSION_PATTERN } from "./registry.ts";
 export { abTestResults, latestAbTest, presentAbTest } from "./ab-tests.ts";
-export type { AbTestRow } from "./ab-tests.ts";
 export { announceActivation, followActivations } from "./activation.ts";
 export type { FeatureSpec, ModelCard } from "./card.ts";
 export type { EncodeResult, Encoder } from "./encode.ts";
 export type { Contributions } from "./explain.ts";
 export type { BatchOutputs, RowOutputs } from "./onnx-runtime.ts";
 export type { PredictionOutput, RiskLevel } from "./presenters.ts";
-export type { Challenger, LoadedModel } from "./registry.ts";
+export type { LoadedModel } from "./registry.ts";

@@ -1,7 +1,7 @@
 export { DeliveryRefusedError, postJson, signatureHeader, SIGNATURE_HEADER, urlProblem, verifySignature } from "./deliver.ts";
-export { deliveriesFor, deliveryPayload, subscriptionTerms } from "./dispatch.ts";
-export { eventNamesOf, notice, noticePublisher, NoticeSchema, WEBHOOK_EVENT_NAMES, WEBHOOK_EVENTS } from "./events.ts";
-export type { Notice, NoticeKind, PublishNotice, WebhookEvent } from "./events.ts";
+export { deliveriesFor, subscriptionTerms } from "./dispatch.ts";
+export { notice, noticePublisher, NoticeSchema, WEBHOOK_EVENT_NAMES, WEBHOOK_EVENTS } from "./events.ts";
+export type { Notice, PublishNotice, WebhookEvent } from "./events.ts";
 export {
   createWebhook,
   deleteWebhook,
@@ -19,5 +19,5 @@ export {
   subscribedEndpoints,
   updateWebhook,
 } from "./store.ts";
-export type { DeliveryRow, NewDelivery, WebhookRow } from "./store.ts";
+export type { WebhookRow } from "./store.ts";
 export { announceWebhookChange, EventSubscribers } from "./subscribers.ts";
