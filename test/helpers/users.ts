@@ -11,3 +11,9 @@ export async function signedInClient(platform: Platform, role?: "admin" | "opera
   if (role) await platform.db("users").where({ id: reg.body.user_id }).update({ role });
   return { userId: reg.body.user_id as number, apiKey: reg.body.api_key as string, http: client(platform.url!, { apiKey: reg.body.api_key }) };
 }
+
+/** A user's credit balance, as the scorer leaves it. */
+export async function creditsOf(platform: Platform, userId: number): Promise<number> {
+  const row = await platform.db("users").where({ id: userId }).first("credits_remaining");
+  return row.credits_remaining as number;
+}

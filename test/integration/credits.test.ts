@@ -8,7 +8,7 @@ import { createLogger } from "../../src/log.ts";
 import type { Platform } from "../../src/platform.ts";
 import { encodeJson, type BatchHandler, type Outcome } from "../../src/streams/index.ts";
 import { dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
-import { signedInClient } from "../helpers/users.ts";
+import { creditsOf, signedInClient } from "../helpers/users.ts";
 
 const CUSTOMER = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month", internet_service: "Fiber optic" };
 
@@ -29,8 +29,6 @@ describe("credits: one per completed prediction, charged with the stored result"
     await platform?.close();
     await dropIsolated(config);
   });
-
-  const credits = async (userId: number) => (await platform.db("users").where({ id: userId }).first("credits_remaining")).credits_remaining as number;
 
   /** A PREDICT message as the scorer receives it; the same object handed over again is a redelivery. */
   function message(body: Record<string, unknown>, deliveryCount = 1): JsMsg {
@@ -63,14 +61,14 @@ describe("credits: one per completed prediction, charged with the stored result"
     const user = await signedInClient(platform);
     const msg = message({ features: CUSTOMER, source: "event", user_id: user.userId, tenant_id: 1 });
     assert.deepEqual(await onDisk(await scorer([msg])), [{ kind: "ack" }]);
-    assert.equal(await credits(user.userId), 999);
+    assert.equal(await creditsOf(platform, user.userId), 999);
     const rows = await platform.db("predictions").where({ user_id: user.userId });
     assert.equal(rows.length, 1);
     assert.equal(rows[0].status, "completed");
 
     assert.deepEqual(await onDisk(await scorer([msg])), [{ kind: "ack" }], "redelivered");
     assert.deepEqual(await onDisk(await scorer([msg, msg])), [{ kind: "ack" }, { kind: "ack" }], "redelivered twice in one batch");
-    assert.equal(await credits(user.userId), 999, "no second charge");
+    assert.equal(await creditsOf(platform, user.userId), 999, "no second charge");
     const again = await platform.db("predictions").where({ user_id: user.userId });
     assert.equal(again.length, 1);
     assert.equal(again[0].score, rows[0].score);
@@ -95,9 +93,9 @@ describe("credits: one per completed prediction, charged with the stored result"
     const row = await platform.db("predictions").where({ id }).first();
     assert.equal(row.status, "completed");
     assert.ok(row.score > 0.5);
-    assert.equal(await credits(user.userId), 999);
+    assert.equal(await creditsOf(platform, user.userId), 999);
     await scorer([msg]);
-    assert.equal(await credits(user.userId), 999, "completing it again costs nothing");
+    assert.equal(await creditsOf(platform, user.userId), 999, "completing it again costs nothing");
   });
 
   it("does not charge for a prediction that failed", async () => {
@@ -107,7 +105,7 @@ describe("credits: one per completed prediction, charged with the stored result"
     const row = await platform.db("predictions").where({ user_id: user.userId }).first();
     assert.equal(row.status, "failed");
     assert.equal(row.error.code, "INVALID_INPUT");
-    assert.equal(await credits(user.userId), 1000);
+    assert.equal(await creditsOf(platform, user.userId), 1000);
   });
 
   it("charges each of many concurrent predictions of one user exactly once", async () => {
@@ -115,7 +113,7 @@ describe("credits: one per completed prediction, charged with the stored result"
     const N = 120;
     const responses = await Promise.all(Array.from({ length: N }, (_, i) => user.http.post("/api/predict/churn", { ...CUSTOMER, tenure: 1 + (i % 70) })));
     assert.deepEqual(responses.map((r) => r.status), Array(N).fill(200));
-    assert.equal(await credits(user.userId), 1000 - N);
+    assert.equal(await creditsOf(platform, user.userId), 1000 - N);
     const counted = await platform.db("predictions").where({ user_id: user.userId, status: "completed" }).count({ n: "*" });
     assert.equal(Number(counted[0]?.n), N);
   });
@@ -127,7 +125,7 @@ describe("credits: one per completed prediction, charged with the stored result"
     bad.headers!.set("Nats-Msg-Id", "x".repeat(250)); // longer than predictions.message_id allows
     const results = await Promise.allSettled([scorer([good()]), scorer([bad]), scorer([good()]), scorer([good(), good()])]);
     assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled", "fulfilled"]);
-    assert.equal(await credits(user.userId), 996);
+    assert.equal(await creditsOf(platform, user.userId), 996);
     const counted = await platform.db("predictions").where({ user_id: user.userId }).count({ n: "*" });
     assert.equal(Number(counted[0]?.n), 4);
   });
@@ -137,8 +135,8 @@ describe("credits: one per completed prediction, charged with the stored result"
     const b = await signedInClient(platform);
     const batch = [a, b, a, a].map((u) => message({ features: CUSTOMER, source: "event", user_id: u.userId, tenant_id: 1 }));
     await scorer(batch);
-    assert.equal(await credits(a.userId), 997);
-    assert.equal(await credits(b.userId), 999);
+    assert.equal(await creditsOf(platform, a.userId), 997);
+    assert.equal(await creditsOf(platform, b.userId), 999);
   });
   it("does not charge an admin, who is never refused for want of credits", async () => {
     const admin = await signedInClient(platform, "admin");
@@ -151,7 +149,7 @@ describe("credits: one per completed prediction, charged with the stored result"
     assert.equal(batch.body.completed, 3);
     const stored = await platform.db("predictions").where({ user_id: admin.userId, status: "completed" }).count({ n: "*" });
     assert.equal(Number(stored[0]!.n), 4, "stored like anyone's");
-    assert.equal(await credits(admin.userId), 0, "and not charged");
+    assert.equal(await creditsOf(platform, admin.userId), 0, "and not charged");
   });
 
   it("lets admins list accounts and allocate credits, which lift a 402", async () => {
@@ -181,7 +179,7 @@ describe("credits: one per completed prediction, charged with the stored result"
     const overflow = await admin.http.post(`/api/v1/admin/users/${poor.userId}/credits`, { credits: 2_147_483_647 });
     assert.equal(overflow.status, 422);
     assert.equal(overflow.body.code, "INVALID_INPUT");
-    assert.equal(await credits(poor.userId), 15, "an overflow changes nothing");
+    assert.equal(await creditsOf(platform, poor.userId), 15, "an overflow changes nothing");
     const nobody = await admin.http.post("/api/v1/admin/users/999999/credits", { credits: 1 });
     assert.equal(nobody.status, 404);
     // seed 000's own paths answer the same
@@ -192,6 +190,6 @@ describe("credits: one per completed prediction, charged with the stored result"
     await new Promise((r) => setTimeout(r, 5_100)); // the principal cache holds credits for 5 s
     const res = await poor.http.post("/api/v1/predict", { model_id: "churn_telco", features: CUSTOMER });
     assert.equal(res.status, 200, res.text);
-    assert.equal(await credits(poor.userId), 15);
+    assert.equal(await creditsOf(platform, poor.userId), 15);
   });
 });

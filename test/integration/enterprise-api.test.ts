@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "csv-parse/sync";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
-import { signedInClient } from "../helpers/users.ts";
+import { creditsOf, signedInClient } from "../helpers/users.ts";
 
 const LEAD = { company_size: "51-200", budget: 250000, industry_score: 8.5 };
 const CUSTOMER = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month" };
@@ -13,7 +13,6 @@ describe("seed 000's enterprise routes: batch across models, usage analytics, ex
   const config = isolatedConfig();
   let platform: Platform;
   let user: Awaited<ReturnType<typeof signedInClient>>;
-  const credits = async (userId: number) => (await platform.db("users").where({ id: userId }).first("credits_remaining")).credits_remaining as number;
 
   /** rows written straight to the table, as the scorer would have: for states and volumes a test cannot wait for */
   async function insertPredictions(userId: number, rows: Array<{ status: string; model?: string; at?: Date; confidence?: number }>) {
@@ -51,7 +50,7 @@ describe("seed 000's enterprise routes: batch across models, usage analytics, ex
   });
 
   it("scores a batch across models, each request on its own, charging the successful ones", async () => {
-    const before = await credits(user.userId);
+    const before = await creditsOf(platform, user.userId);
     const res = await user.http.post("/api/enterprise/batch/predict", {
       requests: [
         { model: "lead_scoring", input: LEAD },
@@ -70,7 +69,7 @@ describe("seed 000's enterprise routes: batch across models, usage analytics, ex
     assert.ok(results[3].prediction.details.confidence_interval.lower < results[3].prediction.score);
     assert.deepEqual([stats.total_requests, stats.successful, stats.failed, stats.success_rate], [4, 2, 2, 50]);
     assert.equal(res.body.credits_consumed, 2);
-    assert.equal(await credits(user.userId), before - 2);
+    assert.equal(await creditsOf(platform, user.userId), before - 2);
     const stored = await platform.db("predictions").whereIn("id", [results[0].prediction_id, results[3].prediction_id]).select("source", "status");
     assert.deepEqual(stored.map((r) => [r.source, r.status]), [["batch", "completed"], ["batch", "completed"]]);
 
@@ -78,7 +77,7 @@ describe("seed 000's enterprise routes: batch across models, usage analytics, ex
     await platform.db("users").where({ id: poor.userId }).update({ credits_remaining: 2 });
     const short = await poor.http.post("/api/enterprise/batch/predict", { requests: Array.from({ length: 3 }, () => ({ model: "lead_scoring", input: LEAD })) });
     assert.equal(short.status, 402, short.text);
-    assert.equal(await credits(poor.userId), 2, "nothing sent, nothing charged");
+    assert.equal(await creditsOf(platform, poor.userId), 2, "nothing sent, nothing charged");
 
     const tooMany = await user.http.post("/api/enterprise/batch/predict", { requests: Array.from({ length: 101 }, () => ({ model: "lead_scoring", input: LEAD })) });
     assert.equal(tooMany.status, 422);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { shippedVersion } from "../helpers/shipped.ts";
-import { signedInClient } from "../helpers/users.ts";
+import { creditsOf, signedInClient } from "../helpers/users.ts";
 
 const CUSTOMER = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month", internet_service: "Fiber optic" };
 
@@ -14,7 +14,6 @@ describe("explanations (seed 001's /explain)", () => {
   const config = isolatedConfig();
   let platform: Platform;
   let user: Awaited<ReturnType<typeof signedInClient>>;
-  const credits = async () => (await platform.db("users").where({ id: user.userId }).first("credits_remaining")).credits_remaining as number;
 
   before(async () => {
     platform = await startTestPlatform(config, { api: true, pipelines: ["scorer"] });
@@ -26,7 +25,7 @@ describe("explanations (seed 001's /explain)", () => {
   });
 
   it("explains new features exactly: every feature, and base value plus contributions give the scored probability", async () => {
-    const before = await credits();
+    const before = await creditsOf(platform, user.userId);
     const res = await user.http.post("/api/v1/explain", { model_id: "churn_telco", features: CUSTOMER });
     assert.equal(res.status, 200, res.text);
     const e = res.body;
@@ -41,7 +40,7 @@ describe("explanations (seed 001's /explain)", () => {
     // the features were scored like any prediction: stored under the id and charged
     const stored = await user.http.get(`/api/v1/predictions/${e.prediction_id}`);
     assert.equal(stored.body.score, e.score);
-    await eventually(async () => ((await credits()) === before - 1 ? true : undefined), 6_000, "one credit");
+    await eventually(async () => ((await creditsOf(platform, user.userId)) === before - 1 ? true : undefined), 6_000, "one credit");
   });
 
   it("explains a stored prediction by id, agreeing with the scorer's own top contributions, for free", async () => {
@@ -49,7 +48,7 @@ describe("explanations (seed 001's /explain)", () => {
       const features = shippedVersion(model).parity.rows[0]!.features;
       const scored = await user.http.post("/api/v1/predict", { model_id: model, features, include_explanation: true });
       assert.equal(scored.status, 200, scored.text);
-      const before = await credits();
+      const before = await creditsOf(platform, user.userId);
       const res = await user.http.post("/api/v1/explain", { prediction_id: scored.body.prediction_id });
       assert.equal(res.status, 200, `${model}: ${res.text}`);
       assert.equal(res.body.model_version, scored.body.model_version);
@@ -59,7 +58,7 @@ describe("explanations (seed 001's /explain)", () => {
       }
       const link = res.body.link === "logit" ? sigmoid : (x: number) => x;
       assert.ok(Math.abs(link(res.body.raw_score) - res.body.score) < 1e-4 * Math.max(1, Math.abs(res.body.score)), `${model}: ${res.body.raw_score} vs ${res.body.score}`);
-      assert.equal(await credits(), before, `${model}: explaining a stored prediction costs nothing`);
+      assert.equal(await creditsOf(platform, user.userId), before, `${model}: explaining a stored prediction costs nothing`);
     }
   });
 
@@ -84,7 +83,7 @@ describe("explanations (seed 001's /explain)", () => {
     const pending = await user.http.post("/api/v1/explain", { prediction_id: pendingId });
     assert.equal(pending.status, 409, pending.text);
 
-    const before = await credits();
+    const before = await creditsOf(platform, user.userId);
     const cases: Array<[string, unknown, number]> = [
       ["a model without an explainer", { model_id: "customer_segments", features: {} }, 422],
       ["an unknown model", { model_id: "no_such_model", features: {} }, 404],
@@ -98,7 +97,7 @@ describe("explanations (seed 001's /explain)", () => {
       assert.equal(res.status, status, `${what}: ${res.text}`);
       assert.equal(res.body.status, "error", what);
     }
-    assert.equal(await credits(), before, "nothing was scored or charged");
+    assert.equal(await creditsOf(platform, user.userId), before, "nothing was scored or charged");
     assert.equal((await client(platform.url!).post("/api/v1/explain", { model_id: "churn_telco", features: CUSTOMER })).status, 401);
   });
 

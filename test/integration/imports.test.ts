@@ -17,7 +17,7 @@ import { createQueues, type Queues } from "../../src/jobs/index.ts";
 import type { Platform } from "../../src/platform.ts";
 import { dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { startChild } from "../helpers/child.ts";
-import { signedInClient } from "../helpers/users.ts";
+import { creditsOf, signedInClient } from "../helpers/users.ts";
 
 // rows 1, 2, 5 and 8 are valid; 3 (industry_score out of its 1-10 range), 4 (unknown company size),
 // 6 (budget not a number) and 7 (a field short) are rejected; row 5 lacks the optional
@@ -130,7 +130,7 @@ describe("CSV imports", () => {
 
   it("imports nothing twice when the same file is uploaded again", async () => {
     const before = await streamMessages(platform.bus.names.predict);
-    const credits = (await platform.db("users").where({ id: user.userId }).first("credits_remaining")).credits_remaining;
+    const credits = await creditsOf(platform, user.userId);
     const res = await upload("/api/upload/csv/lead-scoring", csv(LEADS), {}, "renamed.csv");
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.credits_consumed, 0);
@@ -143,7 +143,7 @@ describe("CSV imports", () => {
     assert.equal(await streamMessages(platform.bus.names.predict), before, "no message published again");
     assert.equal(await count(platform.db("predictions").where({ user_id: user.userId })), 4);
     assert.equal(await count(platform.db("imports")), 1);
-    assert.equal((await platform.db("users").where({ id: user.userId }).first("credits_remaining")).credits_remaining, credits);
+    assert.equal(await creditsOf(platform, user.userId), credits);
     assert.equal((await storedUploads()).length, 0, "the second copy was not kept");
   });
 

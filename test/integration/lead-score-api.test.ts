@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
 import { shippedVersion } from "../helpers/shipped.ts";
-import { signedInClient } from "../helpers/users.ts";
+import { creditsOf, signedInClient } from "../helpers/users.ts";
 
 const MODEL = "b2b_lead_score";
 
@@ -21,7 +21,6 @@ describe("seed 002's lead-scoring API", () => {
   const config = isolatedConfig();
   let platform: Platform;
   let user: Awaited<ReturnType<typeof signedInClient>>;
-  const credits = async () => (await platform.db("users").where({ id: user.userId }).first("credits_remaining")).credits_remaining as number;
   const predictMessages = async () => (await platform.bus.jsm.streams.info(platform.bus.names.predict)).state.messages;
 
   before(async () => {
@@ -66,7 +65,7 @@ describe("seed 002's lead-scoring API", () => {
 
   it("scores a batch in request order, each lead stored and charged like a single prediction", async () => {
     const batch = leads.slice(0, 40).map((lead, i) => ({ lead_id: `L-${i}`, features: lead.features }));
-    const before = await credits();
+    const before = await creditsOf(platform, user.userId);
     const res = await user.http.post("/api/v1/score/batch", batch);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.length, 40);
@@ -77,13 +76,13 @@ describe("seed 002's lead-scoring API", () => {
     });
     assert.equal(new Set(res.body.map((s: { request_id: string }) => s.request_id)).size, 40);
     assert.deepEqual([...new Set(res.body.map((s: { score: { tier: string } }) => s.score.tier))].sort(), ["A", "B", "C", "D", "E"], "validation leads span every tier");
-    await eventually(async () => ((await credits()) === before - 40 ? true : undefined), 6_000, "one credit per lead");
+    await eventually(async () => ((await creditsOf(platform, user.userId)) === before - 40 ? true : undefined), 6_000, "one credit per lead");
     assert.match((await client(platform.url!).get("/metrics")).text, /model_prediction_buckets_count\{model="b2b_lead_score"\} [1-9]/);
   });
 
   it("refuses a batch over 100 leads, or with one bad lead, whole: nothing published, nothing charged", async () => {
     const messages = await predictMessages();
-    const before = await credits();
+    const before = await creditsOf(platform, user.userId);
     const over = await user.http.post("/api/v1/score/batch", Array.from({ length: 101 }, () => ({ features: leads[0]!.features })));
     assert.equal(over.status, 400, over.text);
     assert.equal(over.body.code, "BAD_REQUEST");
@@ -111,7 +110,7 @@ describe("seed 002's lead-scoring API", () => {
     const single = await user.http.post("/api/v1/score", { features: missing });
     assert.deepEqual(single.body.details, { "features.company_revenue": ["is required"] });
     assert.equal(await predictMessages(), messages, "refused requests never reach the stream");
-    assert.equal(await credits(), before);
+    assert.equal(await creditsOf(platform, user.userId), before);
   });
 
   it("clips an out-of-range value as the card declares, with a warning", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Platform } from "../../src/platform.ts";
 import { client, dropIsolated, eventually, isolatedConfig, startTestPlatform } from "../helpers/env.ts";
-import { signedInClient } from "../helpers/users.ts";
+import { creditsOf, signedInClient } from "../helpers/users.ts";
 
 const CUSTOMER = { tenure: 3, monthly_charges: 89.5, contract_type: "Month-to-month", internet_service: "Fiber optic" };
 
@@ -40,8 +40,7 @@ describe("synchronous prediction through the stream", () => {
     assert.equal(row.user_id, user.userId);
     assert.equal(row.message_id, res.body.prediction_id);
     assert.ok(Math.abs(row.score - p.churn_probability) < 1e-4);
-    const credits = await platform.db("users").where({ id: user.userId }).first("credits_remaining");
-    assert.equal(credits.credits_remaining, 999);
+    assert.equal(await creditsOf(platform, user.userId), 999);
 
     const got = await user.http.get(`/api/v1/predictions/${res.body.prediction_id}`);
     assert.equal(got.status, 200);
@@ -132,8 +131,7 @@ describe("synchronous prediction through the stream", () => {
     assert.ok(res.body.items[0].score > res.body.items[19].score, "a longer tenure churns less");
     const stored = await platform.db("predictions").where({ user_id: batcher.userId, source: "batch", status: "completed" }).count({ n: "*" });
     assert.equal(Number(stored[0]!.n), 20);
-    const balance = await platform.db("users").where({ id: batcher.userId }).first("credits_remaining");
-    assert.equal(balance.credits_remaining, 1000 - 21);
+    assert.equal(await creditsOf(platform, batcher.userId), 1000 - 21);
 
     const streamed = async () => (await platform.bus.jsm.streams.info(platform.bus.names.predict)).state.messages;
     const before = await streamed();
