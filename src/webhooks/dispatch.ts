@@ -2,7 +2,7 @@ import { eventNamesOf, WEBHOOK_EVENTS, type Notice, type WebhookEvent } from "./
 import type { NewDelivery, WebhookRow } from "./store.ts";
 
 /** What an endpoint receives: seed 000's payload, with the notice id to tell repeats apart. */
-function deliveryPayload(notice: Notice, event: string): Record<string, unknown> {
+export function deliveryPayload(notice: Pick<Notice, "id" | "timestamp" | "data">, event: string): Record<string, unknown> {
   return { id: notice.id, event, timestamp: notice.timestamp, data: notice.data };
 }
 

@@ -1,5 +1,5 @@
 export { DeliveryRefusedError, postJson, signatureHeader, SIGNATURE_HEADER, urlProblem, verifySignature } from "./deliver.ts";
-export { deliveriesFor, subscriptionTerms } from "./dispatch.ts";
+export { deliveriesFor, deliveryPayload, subscriptionTerms } from "./dispatch.ts";
 export { notice, noticePublisher, NoticeSchema, WEBHOOK_EVENT_NAMES, WEBHOOK_EVENTS } from "./events.ts";
 export type { Notice, PublishNotice, WebhookEvent } from "./events.ts";
 export {

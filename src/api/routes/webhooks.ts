@@ -10,6 +10,7 @@ import {
   announceWebhookChange,
   createWebhook,
   deleteWebhook,
+  deliveryPayload,
   deliveryExists,
   findWebhook,
   listDeliveries,
@@ -60,6 +61,12 @@ export function webhookRoutes(deps: ApiDeps, jobs: Jobs): AnyRoute[] {
   const own = async (id: string, userId: number): Promise<WebhookRow> => {
     const webhook = await findWebhook(db, id, userId);
     if (!webhook) throw new NotFoundError(`Webhook '${id}' not found`, { id });
+    return webhook;
+  };
+  /** One of the caller's webhooks that may send now: a 409 when it is inactive. */
+  const ownActive = async (id: string, userId: number): Promise<WebhookRow> => {
+    const webhook = await own(id, userId);
+    if (!webhook.active) throw new ConflictError("The webhook is inactive; activate it first", { id: webhook.id });
     return webhook;
   };
   const changed = () => announceWebhookChange(deps.bus, deps.config.SUBJECT_PREFIX, deps.log);
@@ -183,8 +190,7 @@ export function webhookRoutes(deps: ApiDeps, jobs: Jobs): AnyRoute[] {
         409: { description: "the delivery is pending already, or the webhook is inactive", schema: ErrorBodySchema },
       },
       handler: async ({ params, principal }) => {
-        const webhook = await own(params.id, principal!.userId);
-        if (!webhook.active) throw new ConflictError("The webhook is inactive; activate it first", { id: webhook.id });
+        const webhook = await ownActive(params.id, principal!.userId);
         const reopened = await reopenDelivery(db, webhook.id, params.delivery_id);
         if (!reopened) {
           if (await deliveryExists(db, webhook.id, params.delivery_id)) throw new ConflictError("The delivery is pending already", { delivery_id: params.delivery_id });
@@ -203,10 +209,9 @@ export function webhookRoutes(deps: ApiDeps, jobs: Jobs): AnyRoute[] {
       params: WebhookId,
       responses: { 202: { description: "queued; follow it in the deliveries" }, ...notFound, 409: { description: "the webhook is inactive", schema: ErrorBodySchema } },
       handler: async ({ params, principal }) => {
-        const webhook = await own(params.id, principal!.userId);
-        if (!webhook.active) throw new ConflictError("The webhook is inactive; activate it first", { id: webhook.id });
+        const webhook = await ownActive(params.id, principal!.userId);
         const id = `webhook.test:${randomUUID()}`;
-        const payload = { id, event: "webhook.test", timestamp: new Date().toISOString(), data: { webhook_id: webhook.id, message: "a test delivery from Tidecast" } };
+        const payload = deliveryPayload({ id, timestamp: new Date().toISOString(), data: { webhook_id: webhook.id, message: "a test delivery from Tidecast" } }, "webhook.test");
         const [delivery] = await recordDeliveries(db, [{ webhook_id: webhook.id, notice_id: id, event: "webhook.test", payload }]);
         await enqueueDeliveries(jobs.queues.webhookDeliveries, [delivery!.id]);
         return { status: 202, body: { delivery_id: delivery!.id, status: "pending", deliveries_url: `/api/webhooks/${webhook.id}/deliveries` } };
